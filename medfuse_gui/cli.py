@@ -1,0 +1,86 @@
+"""``medfuse``: the headless command line. Each sub-command lives in ``medfuse_gui.commands.<name>`` and exposes
+``add_parser(subparsers)`` and ``run(args) -> int``. Errors a user can act on end in one line on stderr and a non-zero
+exit status; tracebacks are only shown with ``--debug``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+
+COMMANDS = ("methods", "fuse", "metrics", "compare", "train", "evaluate", "bench")
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+def _tune_malloc_and_reexec(argv: list[str]) -> None:
+    """glibc's default malloc returns torch's large buffers to the OS after every op, which costs 1.4-2.6x in page
+    faults on CPU inference (docs/performance.md). The thresholds only act if set before the process starts, so the
+    console script re-executes itself once with them. ``MEDFUSE_NO_REEXEC=1`` disables this."""
+    if sys.platform != "linux" or os.environ.get("MEDFUSE_NO_REEXEC") or os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return
+    if getattr(sys, "frozen", False):  # the bundle sets these in its launcher instead
+        return
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="1000000000", MALLOC_TRIM_THRESHOLD_="1000000000")
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "medfuse_gui.cli", *argv], env)
+    except OSError:
+        return  # keep running untuned rather than fail
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medfuse", description="Multimodal medical image fusion, headless.")
+    parser.add_argument("--version", action="version", version=f"medfuse {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"medfuse_gui.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"medfuse_gui.commands.{name}":
+                continue  # a command not written yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("fuse", "train", "evaluate", "bench", "compare"):
+        _tune_malloc_and_reexec(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from .io.errors import MedFuseError
+
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("medfuse: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MedFuseError as exc:
+        if args.debug:
+            raise
+        print(f"medfuse {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"medfuse {args.command}: out of memory (try fewer slices, a smaller image or the CPU)", file=sys.stderr)
+        return EXIT_FAILURE
+    except (OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"medfuse {args.command}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""PNG / JPEG / TIFF / BMP slices (8- and 16-bit gray, RGB, RGBA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import LoadError
+from .volume import Volume
+
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+_MODALITY_HINTS = (("SPECT", "NM"), ("PET", "PT"), ("MRI", "MR"), ("MR", "MR"), ("CT", "CT"))
+
+
+def guess_modality(path: Path) -> str:
+    """Guess a DICOM modality code from folder/file names (Harvard layout: .../SPECT-MRI/SPECT/x.png)."""
+    for part in (path.parent.name, path.stem):
+        upper = part.upper()
+        for hint, code in _MODALITY_HINTS:
+            if upper == hint or upper.startswith(hint + "_") or upper.endswith("_" + hint):
+                return code
+    return "OT"
+
+
+def load_raster(path: str | Path) -> Volume:
+    path = Path(path)
+    try:
+        # imdecode(fromfile) rather than imread: imread cannot open non-ASCII paths on Windows.
+        buffer = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise LoadError(path, exc.strerror or str(exc)) from exc
+    if buffer.size == 0:
+        raise LoadError(path, "the file is empty")
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise LoadError(path, "not a readable PNG/JPEG/TIFF/BMP image (corrupt or truncated?)")
+    if image.dtype not in (np.uint8, np.uint16):
+        image = image.astype(np.float32)
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+        elif image.shape[2] == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        elif image.shape[2] == 1:
+            image = image[..., 0]
+        else:
+            raise LoadError(path, f"unsupported channel count {image.shape[2]}")
+        # A gray image saved as RGB (R == G == B) is gray: treat it as such so it fuses as luminance.
+        if image.ndim == 3 and np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
+            image = image[..., 0]
+    if image.ndim == 2 and min(image.shape) < 2:
+        raise LoadError(path, f"image too small ({image.shape[1]}x{image.shape[0]})")
+    return Volume(
+        pixels=np.ascontiguousarray(image[None]),
+        modality=guess_modality(path),
+        source=str(path),
+        geometry_known=False,
+        meta={"format": path.suffix.lower().lstrip("."), "bit_depth": 16 if image.dtype == np.uint16 else 8},
+    )
