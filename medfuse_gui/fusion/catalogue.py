@@ -19,3 +19,33 @@ register(MethodInfo("gff", "Guided filtering (GFF)", "classic",
                     f"{_CLASSIC}:gff",
                     paper=Paper("Image Fusion With Guided Filtering", "S. Li, X. Kang, J. Hu",
                                 "IEEE Trans. Image Processing 22(7):2864-2875, 2013")))
+
+# --- published networks (one module each; weights from weights/manifest.json) -----------------------------------
+register(MethodInfo(
+    "mmif-amin", "MMIF-AMIN", "network",
+    "invertible dense networks + multi-scale CNN/Transformer complementary features, adaptive loss",
+    "medfuse_gui.fusion.amin:build",
+    paper=Paper("MMIF-AMIN: Adaptive Loss-Driven Multi-Scale Invertible Dense Network for Multimodal Medical Image "
+                "Fusion", "T. Luo, W. Xu", "2025", "mmif-amin.txt"),
+    pad_multiple=1, paper_params=76_470, paper_gflops=7.37))
+register(MethodInfo(
+    "dilran", "DILRAN", "network",
+    "dilated residual attention encoder, softmax + nuclear-norm (SFNN) feature fusion, conv decoder",
+    "medfuse_gui.fusion.dilran:build",
+    paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
+                "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
+    pad_multiple=2))
+register(MethodInfo(
+    "mmif-net", "MMIF-Net", "network",
+    "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
+    "medfuse_gui.fusion.mmifnet:build", colour_space="yiq",
+    paper=Paper("MMIF: Multimodal Medical Image Fusion Network Based on Multi-Scale Hybrid Attention",
+                "J. Liu, Y. Li, X. Sun, X. Wang, H. Luo", "2025", "mmif-net-multiscale-hybrid-attention.txt"),
+    pad_multiple=1))
+register(MethodInfo(
+    "mask-pa", "Mask-opt + parallel attention", "network",
+    "Otsu masks, contrast-enhancement and detail-preserving paths, parallel channel/spatial attention",
+    "medfuse_gui.fusion.maskpa:build",
+    paper=Paper("Multimodal medical image fusion based on mask optimization and parallel attention mechanism",
+                "J. Di, C. Liang, W. Guo, J. Lian", "2024", "mask-optimization-parallel-attention.txt"),
+    pad_multiple=1))
