@@ -49,10 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def console_main() -> int:
+    """The ``medfuse`` console script: tune the allocator for torch-heavy commands, then run."""
+    argv = sys.argv[1:]
     if argv and argv[0] in ("fuse", "train", "evaluate", "bench", "compare"):
         _tune_malloc_and_reexec(argv)
+    return main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -83,4 +89,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

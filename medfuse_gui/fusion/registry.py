@@ -109,9 +109,14 @@ def register(info: MethodInfo) -> MethodInfo:
     return info
 
 
+def unregister(name: str) -> None:
+    """Remove a method (plug-ins and tests that register temporary methods)."""
+    _ensure_catalogue()
+    _REGISTRY.pop(name, None)
+
+
 def _ensure_catalogue() -> None:
-    if not _REGISTRY:
-        importlib.import_module("medfuse_gui.fusion.catalogue")
+    importlib.import_module("medfuse_gui.fusion.catalogue")  # registers on first import only
 
 
 def list_models(kind: str | None = None, available_only: bool = False) -> list[str]:

@@ -76,6 +76,8 @@ def _pixels(ds: pydicom.Dataset, path: Path) -> np.ndarray:
     if frames == 1:
         arr = arr[None]
     values = apply_modality_lut(arr, ds).astype(np.float32, copy=False)
+    if "DoseGridScaling" in ds:  # RT dose stores Gy per stored unit here, not in RescaleSlope
+        values = values * np.float32(float(ds.DoseGridScaling))
     if photometric == "MONOCHROME1":  # 0 means white: invert so that bright is high signal, as everywhere else
         values = float(values.max()) + float(values.min()) - values
     return np.ascontiguousarray(values)

@@ -1,0 +1,1 @@
+"""The Qt layer: listens to the Qt-free core's results and writes user intent back. Only this package imports Qt."""

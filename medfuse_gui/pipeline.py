@@ -1,0 +1,134 @@
+"""The path of the data from two loaded volumes to a fused colour slice, as plain functions (Qt-free).
+
+    anatomical Volume ─┐
+                       ├─ align() ─> Pair (functional on the anatomical grid)
+    functional Volume ─┘
+    Pair + slice + windows + colormap ─> inputs: anatomical [0,1], functional luminance + chroma
+    fuser.fuse(anatomical, functional luminance) ─> fused luminance ─ merge with chroma ─> fused RGB
+
+The GUI worker, the CLI and the tests all call these, so a slice fused in the viewer equals one fused by ``medfuse``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import colour
+from .io import Volume, align, to_unit
+from .io.errors import GeometryError
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised inside long work when the user cancels; callers drop the partial result."""
+
+
+@dataclass
+class Pair:
+    """Anatomical and functional volumes on one grid (the anatomical one)."""
+
+    anatomical: Volume
+    functional: Volume          # resampled onto the anatomical grid
+    functional_source: Volume   # as loaded, for display of its own metadata
+    warnings: list[str] = field(default_factory=list)
+    alignment: str = "identity"
+
+    @property
+    def n_slices(self) -> int:
+        return self.anatomical.n_slices
+
+
+def make_pair(anatomical: Volume, functional: Volume) -> Pair:
+    if anatomical.is_rgb:
+        # A colour "anatomical" image is fused on its luminance, like every paper does with its gray MRI.
+        anatomical = anatomical.with_pixels(colour.to_uint8(colour.luminance(anatomical.pixels)))
+    result = align(functional, anatomical)
+    warnings = list(result.warnings)
+    for volume in (anatomical, functional):
+        if volume.meta.get("warning"):
+            warnings.append(f"{volume.name}: {volume.meta['warning']}")
+    return Pair(anatomical, result.volume, functional, warnings, result.method)
+
+
+def default_colormap(volume: Volume) -> str:
+    """Gray functional images from PET/SPECT get a heat colormap; a gray CT in the 'functional' slot stays gray."""
+    return colour.DEFAULT_COLORMAP if volume.modality in ("PT", "NM") else "gray"
+
+
+@dataclass
+class SliceInputs:
+    anatomical: np.ndarray        # (H, W) float32 [0,1] through the anatomical window
+    functional_luma: np.ndarray   # (H, W) float32 [0,1]
+    functional_chroma: np.ndarray  # (H, W, 2)
+    functional_rgb: np.ndarray    # (H, W, 3) float32 [0,1], what the functional view shows
+    colour_space: str = "ycbcr"
+
+
+def slice_inputs(pair: Pair, index: int, anatomical_window: tuple[float, float] | None = None,
+                 functional_window: tuple[float, float] | None = None, colormap: str | None = None,
+                 colour_space: str = "ycbcr") -> SliceInputs:
+    if not 0 <= index < pair.n_slices:
+        raise IndexError(f"slice {index} outside 0..{pair.n_slices - 1}")
+    anatomical = to_unit(pair.anatomical.pixels[index], anatomical_window or pair.anatomical.window)
+    functional = pair.functional.pixels[index]
+    if functional.ndim == 2:
+        functional = to_unit(functional, functional_window or pair.functional.window)
+        cmap = colormap or default_colormap(pair.functional)
+        luma, chroma, rgb = colour.split_functional(functional, cmap, colour_space)
+    else:
+        luma, chroma, rgb = colour.split_functional(functional, space=colour_space)
+    return SliceInputs(anatomical, luma, chroma, rgb, colour_space)
+
+
+@dataclass
+class FusedSlice:
+    index: int
+    method: str
+    inputs: SliceInputs
+    fused_luma: np.ndarray   # (H, W) float32 [0,1]
+    fused_rgb: np.ndarray    # (H, W, 3) float32 [0,1]
+    seconds: float
+
+    def fused_rgb_uint8(self) -> np.ndarray:
+        return colour.to_uint8(self.fused_rgb)
+
+    def metric_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A, B, F) on the 0..255 scale, as the metric toolboxes take them."""
+        return (self.inputs.anatomical * np.float32(255.0), self.inputs.functional_luma * np.float32(255.0),
+                self.fused_luma * np.float32(255.0))
+
+
+def fuse_inputs(inputs: SliceInputs, fuser, index: int = 0) -> FusedSlice:
+    start = time.perf_counter()
+    fused = np.asarray(fuser.fuse(inputs.anatomical, inputs.functional_luma), dtype=np.float32)
+    if fused.shape != inputs.anatomical.shape:
+        raise GeometryError(f"{fuser.name} returned shape {fused.shape} for inputs {inputs.anatomical.shape}")
+    rgb = colour.merge(fused, inputs.functional_chroma, inputs.colour_space)
+    return FusedSlice(index, fuser.name, inputs, fused, rgb, time.perf_counter() - start)
+
+
+def fuse_volume(pair: Pair, fuser, anatomical_window=None, functional_window=None, colormap=None,
+                colour_space: str = "ycbcr", slices: range | None = None, progress: ProgressCallback | None = None,
+                cancelled: CancelCheck | None = None) -> np.ndarray:
+    """Fuse every slice (or ``slices``) into a (Z, H, W, 3) uint8 RGB volume on the anatomical grid.
+
+    Memory stays bounded by one slice of float work plus the uint8 output; progress and cancellation are checked
+    between slices.
+    """
+    indices = slices if slices is not None else range(pair.n_slices)
+    rows, cols = pair.anatomical.shape2d
+    out = np.zeros((len(indices), rows, cols, 3), dtype=np.uint8)
+    for done, index in enumerate(indices):
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        inputs = slice_inputs(pair, index, anatomical_window, functional_window, colormap, colour_space)
+        out[done] = fuse_inputs(inputs, fuser, index).fused_rgb_uint8()
+        if progress is not None:
+            progress(done + 1, len(indices))
+    return out
