@@ -38,7 +38,7 @@ register(MethodInfo(
 register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
-    "medfuse_gui.fusion.mmifnet:build", colour_space="yiq",
+    "medfuse_gui.fusion.mmifnet:build", colour_space="yiq", paper_params=160_000,
     paper=Paper("MMIF: Multimodal Medical Image Fusion Network Based on Multi-Scale Hybrid Attention",
                 "J. Liu, Y. Li, X. Sun, X. Wang, H. Luo", "2025", "mmif-net-multiscale-hybrid-attention.txt"),
     pad_multiple=1))
