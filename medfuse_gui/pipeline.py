@@ -29,6 +29,41 @@ class Cancelled(Exception):
     """Raised inside long work when the user cancels; callers drop the partial result."""
 
 
+ORIENTATIONS = ("axial", "coronal", "sagittal")
+
+
+def n_planes(volume: Volume, orientation: str = "axial") -> int:
+    """Number of slices along an orientation (volumes are in L,P,S voxel order after loading)."""
+    z, y, x = volume.grid_shape
+    return {"axial": z, "coronal": y, "sagittal": x}[orientation]
+
+
+def plane(volume: Volume, orientation: str, index: int) -> np.ndarray:
+    """One 2-D plane for display and fusion, with square pixels.
+
+    Axial planes are the stored slices. Coronal and sagittal planes are flipped so that superior is up, and stretched
+    along the slice axis when slices are thicker than the in-plane pixels (linear interpolation), so anatomy keeps
+    its proportions; the zoom boxes and metrics then work in those display pixels.
+    """
+    pixels = volume.pixels
+    if orientation == "axial":
+        return pixels[index]
+    if orientation == "coronal":
+        out, pixel = pixels[::-1, index], volume.spacing[2]
+    elif orientation == "sagittal":
+        out, pixel = pixels[::-1, :, index], volume.spacing[1]
+    else:
+        raise ValueError(f"unknown orientation {orientation!r}")
+    ratio = volume.spacing[0] / pixel
+    if abs(ratio - 1.0) > 0.01:
+        import cv2
+
+        rows = max(1, int(round(out.shape[0] * ratio)))
+        source = out.astype(np.float32) if out.dtype not in (np.uint8, np.float32) else out
+        out = cv2.resize(source, (out.shape[1], rows), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(out)
+
+
 @dataclass
 class Pair:
     """Anatomical and functional volumes on one grid (the anatomical one)."""
@@ -42,6 +77,9 @@ class Pair:
     @property
     def n_slices(self) -> int:
         return self.anatomical.n_slices
+
+    def n_planes(self, orientation: str = "axial") -> int:
+        return n_planes(self.anatomical, orientation)
 
 
 def make_pair(anatomical: Volume, functional: Volume) -> Pair:
@@ -72,11 +110,12 @@ class SliceInputs:
 
 def slice_inputs(pair: Pair, index: int, anatomical_window: tuple[float, float] | None = None,
                  functional_window: tuple[float, float] | None = None, colormap: str | None = None,
-                 colour_space: str = "ycbcr") -> SliceInputs:
-    if not 0 <= index < pair.n_slices:
-        raise IndexError(f"slice {index} outside 0..{pair.n_slices - 1}")
-    anatomical = to_unit(pair.anatomical.pixels[index], anatomical_window or pair.anatomical.window)
-    functional = pair.functional.pixels[index]
+                 colour_space: str = "ycbcr", orientation: str = "axial") -> SliceInputs:
+    count = pair.n_planes(orientation)
+    if not 0 <= index < count:
+        raise IndexError(f"{orientation} slice {index} outside 0..{count - 1}")
+    anatomical = to_unit(plane(pair.anatomical, orientation, index), anatomical_window or pair.anatomical.window)
+    functional = plane(pair.functional, orientation, index)
     if functional.ndim == 2:
         functional = to_unit(functional, functional_window or pair.functional.window)
         cmap = colormap or default_colormap(pair.functional)

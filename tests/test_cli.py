@@ -56,7 +56,7 @@ def test_fuse_png_equals_the_pipeline_and_refuses_overwrite(tmp_path, spect_pair
     ("missing", "no such file"),
     ("text", "unknown format"),
     ("method", "unknown fusion method"),
-    ("suffix", "unsupported output type"),
+    ("suffix", "cannot tell the output format"),
 ])
 def test_bad_input_exits_nonzero_with_one_line(tmp_path, spect_pair, case, message):
     anat, func, method, out = str(spect_pair[0]), str(spect_pair[1]), "average", str(tmp_path / "o.png")

@@ -12,19 +12,22 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QToolBar,
                                QWidget)
 
 from .. import __version__, colour, pipeline
 from ..fusion import get_model_info, list_models
+from ..io import to_unit
 from .metrics_panel import MetricsPanel
 from .views import BOX_NAMES, Box, ImagePanel, default_boxes, link_views
 from .worker import Job, WorkerThread
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEMO_CASE = RESOURCES / "demo" / "spect-mri"
+VOLUME_DEMO = RESOURCES / "demo" / "mni-pet"
 FUSED_CACHE_SIZE = 64
+ORIENTATION_KEYS = {Qt.Key.Key_A: "axial", Qt.Key.Key_C: "coronal", Qt.Key.Key_S: "sagittal"}
 
 CT_PRESETS = {"Brain (40/80)": (40, 80), "Subdural (75/215)": (75, 215), "Stroke (40/40)": (40, 40),
               "Soft tissue (50/400)": (50, 400), "Bone (600/2800)": (600, 2800)}
@@ -37,6 +40,20 @@ def demo_paths() -> tuple[Path, Path]:
     return DEMO_CASE / "MRI" / names[0], DEMO_CASE / "SPECT" / names[0]
 
 
+def volume_demo_paths() -> tuple[Path, Path]:
+    """MNI152 T1 (1 mm) and a SIMULATED FDG-PET on a 3 mm LAS grid with another origin (resources/demo/mni-pet)."""
+    return VOLUME_DEMO / "mni152_t1.nii.gz", VOLUME_DEMO / "simulated_fdg_pet.nii.gz"
+
+
+def overlay(anatomical_unit: np.ndarray, functional_rgb: np.ndarray, functional_level: np.ndarray, alpha: float,
+            threshold: float) -> np.ndarray:
+    """Alpha blend of the coloured functional image over the gray anatomy; functional values at or below
+    ``threshold`` (0..1 of the functional window) are transparent. Returns uint8 RGB."""
+    mask = (functional_level > threshold).astype(np.float32)[..., None] * np.float32(alpha)
+    base = np.repeat(anatomical_unit[..., None], 3, axis=-1)
+    return colour.to_uint8(base * (1 - mask) + functional_rgb * mask)
+
+
 class MainWindow(QMainWindow):
     fusedShown = Signal(object)     # FusedSlice now on screen
     metricsShown = Signal(object)   # dict region -> metric -> value now on screen
@@ -46,6 +63,7 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)        # an error shown to the user
     warningShown = Signal(str)      # a warning shown in the status bar
     exported = Signal(str)          # path written
+    volumeExported = Signal(object)  # list of paths written by a volume export
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -55,15 +73,21 @@ class MainWindow(QMainWindow):
         self.functional = None
         self.pair: pipeline.Pair | None = None
         self.slice_index = 0
+        self.orientation = "axial"
         self.method = "average"
         self.colormap: str | None = None
         self.anat_window: tuple[float, float] | None = None
+        self.func_window: tuple[float, float] | None = None
+        self.overlay_alpha = 0.5
+        self.overlay_threshold = 0.15
         self.boxes: dict[str, Box] = {}
+        self._boxes_by_orientation: dict[str, dict[str, Box]] = {}
         self.current: pipeline.FusedSlice | None = None
         self.current_metrics: dict | None = None
         self._cache: OrderedDict[tuple, pipeline.FusedSlice] = OrderedDict()
         self._fuse_job: Job | None = None
         self._metrics_job: Job | None = None
+        self._volume_job: Job | None = None
         self._fusers: dict[str, object] = {}  # touched only inside fusion-thread jobs
         self.confirm_overwrite: Callable[[Path], bool] = self._ask_overwrite
         self.modal_errors = True
@@ -81,6 +105,7 @@ class MainWindow(QMainWindow):
             "anatomical": ImagePanel("anatomical", "Anatomical", window_level=True),
             "functional": ImagePanel("functional", "Functional"),
             "fused": ImagePanel("fused", "Fused"),
+            "overlay": ImagePanel("overlay", "Overlay (alpha blend)"),
         }
         link_views(list(self.panels.values()))
         for panel in self.panels.values():
@@ -97,6 +122,7 @@ class MainWindow(QMainWindow):
         row.setSpacing(4)
         for panel in self.panels.values():
             row.addWidget(panel, 1)
+        self.panels["overlay"].setVisible(False)
         self.setCentralWidget(central)
 
         self.metrics_panel = MetricsPanel()
@@ -110,6 +136,7 @@ class MainWindow(QMainWindow):
         self.metrics_dock = dock
 
         self._build_toolbar()
+        self._build_volume_toolbar()
         self._build_menus()
         self._build_status_bar()
         self._refuse_timer = QTimer(self, singleShot=True, interval=180)
@@ -149,10 +176,24 @@ class MainWindow(QMainWindow):
             spin.setEnabled(False)
             spin.valueChanged.connect(self._on_wl_spin)
             bar.addWidget(spin)
-        bar.addSeparator()
+
+    def _build_volume_toolbar(self) -> None:
+        self.addToolBarBreak()
+        bar = QToolBar("Volume and overlay")
+        bar.setObjectName("volume")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" View "))
+        self.orientation_combo = QComboBox()
+        self.orientation_combo.addItems([o.capitalize() for o in pipeline.ORIENTATIONS])
+        self.orientation_combo.setToolTip("Slice orientation of volumes (keys A, C, S)")
+        self.orientation_combo.setEnabled(False)
+        self.orientation_combo.currentIndexChanged.connect(
+            lambda i: self.set_orientation(pipeline.ORIENTATIONS[i]))
+        bar.addWidget(self.orientation_combo)
         bar.addWidget(QLabel(" Slice "))
         self.slice_slider = QSlider(Qt.Orientation.Horizontal)
-        self.slice_slider.setMinimumWidth(160)
+        self.slice_slider.setMinimumWidth(200)
         self.slice_slider.setEnabled(False)
         self.slice_slider.valueChanged.connect(self.set_slice)
         bar.addWidget(self.slice_slider)
@@ -162,6 +203,32 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.slice_spin)
         self.slice_label = QLabel(" 1 / 1 ")
         bar.addWidget(self.slice_label)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Functional window "))
+        self.func_low_spin = QDoubleSpinBox(decimals=2, minimum=-1e9, maximum=1e9, prefix="low ")
+        self.func_high_spin = QDoubleSpinBox(decimals=2, minimum=-1e9, maximum=1e9, prefix="high ")
+        for spin in (self.func_low_spin, self.func_high_spin):
+            spin.setKeyboardTracking(False)
+            spin.setEnabled(False)
+            spin.setToolTip("Values of a gray PET/SPECT mapped to the bottom and top of its colormap")
+            spin.valueChanged.connect(self._on_func_window_spin)
+            bar.addWidget(spin)
+        bar.addSeparator()
+        self.overlay_check = QCheckBox("Overlay")
+        self.overlay_check.setToolTip("Show an alpha-blend overlay beside the fusion")
+        self.overlay_check.toggled.connect(self.set_overlay_visible)
+        bar.addWidget(self.overlay_check)
+        bar.addWidget(QLabel(" α "))
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=50)
+        self.alpha_slider.setMaximumWidth(90)
+        self.alpha_slider.valueChanged.connect(self._on_overlay_controls)
+        bar.addWidget(self.alpha_slider)
+        bar.addWidget(QLabel(" threshold "))
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=95, value=15)
+        self.threshold_slider.setMaximumWidth(90)
+        self.threshold_slider.setToolTip("Functional values below this fraction of the window are transparent")
+        self.threshold_slider.valueChanged.connect(self._on_overlay_controls)
+        bar.addWidget(self.threshold_slider)
 
     def _fill_method_combo(self) -> None:
         model = self.method_combo.model()
@@ -185,9 +252,13 @@ class MainWindow(QMainWindow):
             ("Open &functional image…", QKeySequence("Ctrl+Shift+O"), lambda: self._open_dialog("functional", folder=False)),
             ("Open functional DICOM f&older…", None, lambda: self._open_dialog("functional", folder=True)),
             (None, None, None),
-            ("Open &demo case (SPECT-MRI)", None, self.open_demo),
+            ("Open &demo case (SPECT-MRI slice, Harvard atlas)", None, self.open_demo),
+            ("Open demo &volume (MNI152 T1 + simulated FDG-PET)", None, self.open_volume_demo),
             (None, None, None),
             ("&Export fused slice as PNG…", QKeySequence("Ctrl+E"), self._export_dialog),
+            ("Export fused volume as &NIfTI…", None, lambda: self._export_volume_dialog("nifti")),
+            ("Export fused volume as DICOM &series…", None, lambda: self._export_volume_dialog("dicom")),
+            ("Export fused volume as PNG s&tack…", None, lambda: self._export_volume_dialog("png-stack")),
             (None, None, None),
             ("&Quit", QKeySequence.StandardKey.Quit, self.close),
         ]
@@ -207,7 +278,14 @@ class MainWindow(QMainWindow):
         reset_boxes = QAction("Reset zoom &boxes", self)
         reset_boxes.triggered.connect(self.reset_boxes)
         view_menu.addAction(reset_boxes)
+        for name in pipeline.ORIENTATIONS:
+            action = QAction(f"{name.capitalize()} slices", self)
+            action.triggered.connect(lambda checked=False, o=name: self.set_orientation(o))
+            view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        demo = QAction("Open demo &volume (simulated PET)", self)
+        demo.triggered.connect(self.open_volume_demo)
+        help_menu.addAction(demo)
         about = QAction("&About MedFuse", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
@@ -264,6 +342,11 @@ class MainWindow(QMainWindow):
         anat, func = demo_paths()
         self.open_pair(anat, func)
 
+    def open_volume_demo(self) -> None:
+        anat, func = volume_demo_paths()
+        self.open_pair(anat, func)
+        self.set_message("Demo volume: MNI152 T1 with a SIMULATED FDG-PET (not patient data).")
+
     def open_pair(self, anatomical: str | Path, functional: str | Path, method: str | None = None) -> None:
         if method is not None:
             self.select_method(method)
@@ -309,6 +392,13 @@ class MainWindow(QMainWindow):
             self.colormap_combo.setCurrentText(self.colormap or "gray")
             self.colormap_combo.setEnabled(not volume.is_rgb)
             self.colormap_combo.blockSignals(False)
+            self.func_window = None if volume.is_rgb else volume.window
+            for spin, value in zip((self.func_low_spin, self.func_high_spin), volume.window):
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.setSingleStep(max((volume.window[1] - volume.window[0]) / 50, 0.01))
+                spin.setEnabled(not volume.is_rgb)
+                spin.blockSignals(False)
         self.volumeLoaded.emit(role)
         self.set_message(f"Opened {volume.name} ({volume.modality}, "
                          f"{volume.grid_shape[2]}x{volume.grid_shape[1]}x{volume.n_slices}).")
@@ -341,25 +431,52 @@ class MainWindow(QMainWindow):
         self.pair = pair
         self._cache.clear()
         self.metrics_panel.forget_methods()
-        rows, cols = pair.anatomical.shape2d
-        if old_shape != (rows, cols):
-            self.boxes = {}
-        self._ensure_boxes(rows, cols)
-        n = pair.n_slices
-        for widget in (self.slice_slider, self.slice_spin):
-            widget.blockSignals(True)
-            widget.setRange(0, n - 1)
-            widget.setValue(n // 2)
-            widget.setEnabled(n > 1)
-            widget.blockSignals(False)
-        self.slice_index = n // 2
-        self.slice_label.setText(f" {self.slice_index + 1} / {n} ")
+        if old_shape != pair.anatomical.shape2d:
+            self.boxes, self._boxes_by_orientation = {}, {}
+        is_volume = pair.n_slices > 1
+        self.orientation_combo.setEnabled(is_volume)
+        if not is_volume and self.orientation != "axial":
+            self.orientation_combo.setCurrentIndex(0)
+        self._configure_slices()
         for warning in pair.warnings:
             self.show_warning("Geometry", warning)
         if pair.warnings:
             self.set_message("Warning: " + pair.warnings[0])
         self.pairReady.emit()
         self._show_inputs()
+        self.request_fusion()
+
+    def _configure_slices(self) -> None:
+        """Slider range, centre slice and boxes for the current orientation."""
+        n = self.pair.n_planes(self.orientation)
+        self.slice_index = n // 2
+        for widget in (self.slice_slider, self.slice_spin):
+            widget.blockSignals(True)
+            widget.setRange(0, n - 1)
+            widget.setValue(self.slice_index)
+            widget.setEnabled(n > 1)
+            widget.blockSignals(False)
+        self.slice_label.setText(f" {self.slice_index + 1} / {n} ")
+        rows, cols = pipeline.plane(self.pair.anatomical, self.orientation, self.slice_index).shape[:2]
+        self.boxes = dict(self._boxes_by_orientation.get(self.orientation, {}))
+        self._ensure_boxes(rows, cols)
+
+    def set_orientation(self, orientation: str) -> None:
+        if orientation not in pipeline.ORIENTATIONS or orientation == self.orientation:
+            return
+        if self.pair is not None and self.pair.n_slices < 2 and orientation != "axial":
+            return
+        self._boxes_by_orientation[self.orientation] = dict(self.boxes)
+        self.orientation = orientation
+        self.orientation_combo.blockSignals(True)
+        self.orientation_combo.setCurrentIndex(pipeline.ORIENTATIONS.index(orientation))
+        self.orientation_combo.blockSignals(False)
+        if self.pair is None:
+            return
+        self.metrics_panel.forget_methods()
+        self._configure_slices()
+        self._show_inputs()
+        self.reset_zoom()
         self.request_fusion()
 
     # --- showing --------------------------------------------------------------------------------------------------
@@ -370,20 +487,42 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():
             panel.ensure_boxes(self.boxes, rows, cols)
 
-    def _functional_display(self, index: int) -> np.ndarray:
+    def _functional_planes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(RGB uint8 shown in the functional view, level in [0,1] used for overlay transparency)."""
         pair = self.pair
-        pixels = pair.functional.pixels[index]
+        pixels = pipeline.plane(pair.functional, self.orientation, self.slice_index)
         if pixels.ndim == 3:
-            return pixels
-        unit = np.clip((pixels.astype(np.float32) - pair.functional.window[0])
-                       / max(pair.functional.window[1] - pair.functional.window[0], 1e-6), 0, 1)
-        return colour.to_uint8(colour.apply_colormap(unit, self.colormap or "gray"))
+            return pixels, colour.luminance(pixels)
+        unit = to_unit(pixels, self.func_window or pair.functional.window)
+        return colour.to_uint8(colour.apply_colormap(unit, self.colormap or "gray")), unit
 
     def _show_inputs(self) -> None:
         if self.pair is None:
             return
-        self.panels["anatomical"].set_image(self.pair.anatomical.pixels[self.slice_index], levels=self.anat_window)
-        self.panels["functional"].set_image(self._functional_display(self.slice_index))
+        anatomical = pipeline.plane(self.pair.anatomical, self.orientation, self.slice_index)
+        self.panels["anatomical"].set_image(anatomical, levels=self.anat_window)
+        functional_rgb, level = self._functional_planes()
+        self.panels["functional"].set_image(functional_rgb)
+        if self.overlay_check.isChecked():
+            blended = overlay(to_unit(anatomical, self.anat_window), functional_rgb.astype(np.float32) / 255, level,
+                              self.overlay_alpha, self.overlay_threshold)
+            self.panels["overlay"].set_image(blended)
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_check.blockSignals(True)
+        self.overlay_check.setChecked(visible)
+        self.overlay_check.blockSignals(False)
+        self.panels["overlay"].setVisible(visible)
+        if visible and self.pair is not None:
+            rows, cols = pipeline.plane(self.pair.anatomical, self.orientation, self.slice_index).shape[:2]
+            self.panels["overlay"].ensure_boxes(self.boxes, rows, cols)
+            self._show_inputs()
+
+    def _on_overlay_controls(self) -> None:
+        self.overlay_alpha = self.alpha_slider.value() / 100.0
+        self.overlay_threshold = self.threshold_slider.value() / 100.0
+        if self.overlay_check.isChecked():
+            self._show_inputs()
 
     def _show_fused(self, fused: pipeline.FusedSlice) -> None:
         self.current = fused
@@ -395,7 +534,7 @@ class MainWindow(QMainWindow):
 
     # --- fusion -----------------------------------------------------------------------------------------------------
     def _cache_key(self) -> tuple:
-        return (self.method, self.slice_index, self.anat_window, self.colormap)
+        return (self.method, self.orientation, self.slice_index, self.anat_window, self.func_window, self.colormap)
 
     def request_fusion(self) -> None:
         if self.pair is None:
@@ -410,11 +549,12 @@ class MainWindow(QMainWindow):
             self.request_metrics()
             return
         pair, index, method, window, cmap = self.pair, self.slice_index, self.method, self.anat_window, self.colormap
+        func_window, orientation = self.func_window, self.orientation
         info = get_model_info(method)
         fusers = self._fusers
 
         def fuse(progress, cancelled):
-            inputs = pipeline.slice_inputs(pair, index, window, None, cmap, info.colour_space)
+            inputs = pipeline.slice_inputs(pair, index, window, func_window, cmap, info.colour_space, orientation)
             if cancelled():
                 raise pipeline.Cancelled()
             if method not in fusers:
@@ -469,14 +609,14 @@ class MainWindow(QMainWindow):
         self.request_fusion()
 
     def set_slice(self, index: int) -> None:
-        if self.pair is None or index == self.slice_index or not 0 <= index < self.pair.n_slices:
+        if self.pair is None or index == self.slice_index or not 0 <= index < self.pair.n_planes(self.orientation):
             return
         self.slice_index = index
         for widget in (self.slice_slider, self.slice_spin):
             widget.blockSignals(True)
             widget.setValue(index)
             widget.blockSignals(False)
-        self.slice_label.setText(f" {index + 1} / {self.pair.n_slices} ")
+        self.slice_label.setText(f" {index + 1} / {self.pair.n_planes(self.orientation)} ")
         self.metrics_panel.forget_methods()
         self._show_inputs()
         self.request_fusion()
@@ -489,6 +629,16 @@ class MainWindow(QMainWindow):
         if self.pair is not None:
             self._show_inputs()
             self.request_fusion()
+
+    def _on_func_window_spin(self, _value: float) -> None:
+        low, high = self.func_low_spin.value(), self.func_high_spin.value()
+        if high <= low:
+            return
+        self.func_window = (low, high)
+        self.metrics_panel.forget_methods()
+        if self.pair is not None:
+            self._show_inputs()
+            self._refuse_timer.start()
 
     # --- window / level -------------------------------------------------------------------------------------------
     def _fill_wl_presets(self, volume) -> None:
@@ -550,44 +700,54 @@ class MainWindow(QMainWindow):
 
     def move_box(self, name: str, box: Box) -> None:
         """Programmatic move (tests, restored sessions): as if the user dragged it in the anatomical view."""
-        rows, cols = self.pair.anatomical.shape2d if self.pair else (256, 256)
+        rows, cols = self._plane_shape()
         box = box.clamped(rows, cols)
         self.panels["anatomical"].set_box(name, box)
         self._on_box_move_finished(name, box)
+
+    def _plane_shape(self) -> tuple[int, int]:
+        if self.pair is None:
+            return (256, 256)
+        return pipeline.plane(self.pair.anatomical, self.orientation, self.slice_index).shape[:2]
 
     def reset_boxes(self) -> None:
         if self.pair is None:
             return
         self.boxes = {}
-        rows, cols = self.pair.anatomical.shape2d
-        self._ensure_boxes(rows, cols)
+        self._ensure_boxes(*self._plane_shape())
         self.request_metrics()
 
     def reset_zoom(self) -> None:
-        panel = self.panels["anatomical"]
-        if panel._shape is not None:
-            from PySide6.QtCore import QRectF
+        from PySide6.QtCore import QRectF
 
-            panel.view.setRange(QRectF(0, 0, panel._shape[1], panel._shape[0]), padding=0.02)
+        rows, cols = self._plane_shape()
+        self.panels["anatomical"].view.setRange(QRectF(0, 0, cols, rows), padding=0.02)
 
     # --- worker results -------------------------------------------------------------------------------------------
     def _on_started(self, job: Job) -> None:
-        if job.kind in ("fuse-volume",):
+        if job.kind == "fuse-volume":
+            self.progress.setRange(0, 0)
             self.progress.setVisible(True)
             self.cancel_button.setVisible(True)
 
     def _on_progress(self, job: Job, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+        if job.kind == "fuse-volume":
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.set_message(f"Fusing volume: slice {done} / {total}…")
 
     def _on_finished(self, job: Job) -> None:
-        if job.kind in ("fuse-volume",):
+        if job.kind == "fuse-volume":
             self.progress.setVisible(False)
             self.cancel_button.setVisible(False)
+            self._volume_job = None
 
     def _on_returned(self, job: Job, result) -> None:
         if job.kind == "init":
             self.device_label.setText(f"Device: {result}")
+        elif job.kind == "fuse-volume":
+            self.set_message(f"Exported {len(result)} file(s): {result[0] if len(result) == 1 else result[0].parent}")
+            self.volumeExported.emit(result)
         elif job.kind.startswith("load-"):
             self._on_volume_loaded(job.payload, result)
         elif job.kind == "pair":
@@ -626,7 +786,60 @@ class MainWindow(QMainWindow):
 
     def cancel_work(self) -> None:
         self.fusion_thread.cancel("fuse-volume")
-        self.set_message("Cancelled.")
+        self.set_message("Cancelling the volume fusion… (nothing is written)")
+
+    def export_volume(self, path: str | Path, fmt: str) -> Job | None:
+        """Fuse every axial slice with the current method and settings in the fusion thread, then write the
+        volume (NIfTI / DICOM series / PNG stack) on the anatomical grid. Asks before overwriting."""
+        from ..io.export import check_output_free
+        from ..io.errors import MedFuseError
+
+        if self.pair is None:
+            self.show_warning("Nothing to export", "Open an anatomical and a functional volume first.")
+            return None
+        if self._volume_job is not None:
+            self.show_warning("Busy", "A volume is already being fused.")
+            return None
+        path = Path(path)
+        try:
+            check_output_free(path, fmt, force=False)
+        except MedFuseError:
+            if not self.confirm_overwrite(path):
+                self.set_message(f"Not exported: {path.name} exists.")
+                return None
+        pair, method = self.pair, self.method
+        info = get_model_info(method)
+        window, func_window, cmap, fusers = self.anat_window, self.func_window, self.colormap, self._fusers
+
+        def fuse_and_write(progress, cancelled):
+            from ..io.export import export_volume
+
+            if method not in fusers:
+                from ..fusion import get_model
+
+                fusers[method] = get_model(method)
+            volume = pipeline.fuse_volume(pair, fusers[method], window, func_window, cmap, info.colour_space,
+                                          progress=progress, cancelled=cancelled)
+            return export_volume(path, volume, pair.anatomical, info.title, fmt, force=True)
+
+        self._volume_job = self.fusion_thread.submit(Job("fuse-volume", fuse_and_write, payload=str(path)))
+        return self._volume_job
+
+    def _export_volume_dialog(self, fmt: str) -> None:
+        if self.pair is None:
+            self.show_warning("Nothing to export", "Open an anatomical and a functional volume first.")
+            return
+        settings = QSettings()
+        start = Path(str(settings.value("lastExportDirectory", str(Path.home()))))
+        if fmt == "nifti":
+            path, _ = QFileDialog.getSaveFileName(self, "Export fused volume (NIfTI)", str(start / "fused.nii.gz"),
+                                                  "NIfTI (*.nii.gz *.nii)",
+                                                  options=QFileDialog.Option.DontConfirmOverwrite)
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Folder for the fused series (empty or new)", str(start))
+        if path:
+            settings.setValue("lastExportDirectory", str(Path(path).parent))
+            self.export_volume(path, fmt)
 
     # --- export ---------------------------------------------------------------------------------------------------
     def _export_dialog(self) -> None:
@@ -700,7 +913,10 @@ class MainWindow(QMainWindow):
             step = 1 if key in (Qt.Key.Key_Up, Qt.Key.Key_PageUp) else -1
             if key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
                 step *= 10
-            self.set_slice(int(np.clip(self.slice_index + step, 0, self.pair.n_slices - 1)))
+            self.set_slice(int(np.clip(self.slice_index + step, 0, self.pair.n_planes(self.orientation) - 1)))
+            return
+        if key in ORIENTATION_KEYS and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.set_orientation(ORIENTATION_KEYS[key])
             return
         super().keyPressEvent(event)
 

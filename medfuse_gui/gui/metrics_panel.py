@@ -37,7 +37,8 @@ class MetricsPanel(QWidget):
         from .. import metrics
 
         self._specs = metrics.METRICS
-        self.names = list(self._specs)
+        self._metrics = metrics
+        self.names = list(metrics.get_preset(metrics.DEFAULT_PRESET).metrics)
         self.header = QLabel("Metrics")
         self.header.setStyleSheet("font-weight: 600;")
         self.header.setWordWrap(True)
@@ -46,7 +47,7 @@ class MetricsPanel(QWidget):
         self.preset.setCurrentText(metrics.DEFAULT_PRESET)
         self.preset.setToolTip("Conventions: ours (documented in docs/metrics.md), or those of the CDDFuse Python "
                                "Evaluator / the VIFB MATLAB toolbox, to compare with published tables")
-        self.preset.currentTextChanged.connect(self.presetChanged)
+        self.preset.currentTextChanged.connect(self._on_preset_changed)
         self.table = QTableWidget(len(self.names), len(REGIONS))
         self.table.setHorizontalHeaderLabels([REGION_TITLES[r] for r in REGIONS])
         for col, region in enumerate(REGIONS):
@@ -89,6 +90,24 @@ class MetricsPanel(QWidget):
         layout.addWidget(self.table, 3)
         layout.addLayout(chart_row)
         layout.addWidget(self.chart, 2)
+
+    def _on_preset_changed(self, preset: str) -> None:
+        """Each preset reports its own metric set (the toolboxes differ): rebuild the rows, then recompute."""
+        self.names = list(self._metrics.get_preset(preset).metrics)
+        self.table.setRowCount(len(self.names))
+        self.table.setVerticalHeaderLabels([self._row_title(n) for n in self.names])
+        for row, name in enumerate(self.names):
+            spec = self._specs[name]
+            self.table.verticalHeaderItem(row).setToolTip(
+                f"{spec.title} — {'higher' if spec.higher_is_better else 'lower'} is better")
+        chart = self.chart_metric.currentText()
+        self.chart_metric.blockSignals(True)
+        self.chart_metric.clear()
+        self.chart_metric.addItems(self.names)
+        self.chart_metric.setCurrentText(chart if chart in self.names else self.names[0])
+        self.chart_metric.blockSignals(False)
+        self.forget_methods()
+        self.presetChanged.emit(preset)
 
     def _row_title(self, name: str) -> str:
         return f"{name} {'↑' if self._specs[name].higher_is_better else '↓'}"
