@@ -36,6 +36,13 @@ register(MethodInfo(
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
     pad_multiple=2))
 register(MethodInfo(
+    "dilran-authors", "DILRAN (authors' weights)", "network",
+    "DILRAN with the weights released by its authors (trained on Harvard CT-MRI), for fidelity checks",
+    "medfuse_gui.fusion.dilran:build",
+    paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
+                "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
+    pad_multiple=2))
+register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
     "medfuse_gui.fusion.mmifnet:build", colour_space="yiq", paper_params=160_000,
@@ -48,4 +55,4 @@ register(MethodInfo(
     "medfuse_gui.fusion.maskpa:build",
     paper=Paper("Multimodal medical image fusion based on mask optimization and parallel attention mechanism",
                 "J. Di, C. Liang, W. Guo, J. Lian", "2024", "mask-optimization-parallel-attention.txt"),
-    pad_multiple=1))
+    pad_multiple=1, paper_params=5_000_000, paper_gflops=2.5314))

@@ -1,0 +1,204 @@
+"""DILRAN: Dilated Residual Attention Network with the softmax + nuclear-norm (SFNN) fusion strategy.
+
+Zhou, Xu, Zhang, "An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
+arXiv:2212.04661 (2022); text in ../shared/papers/dilran.txt. The layers follow the authors' released code
+(simonZhou86/dilran, ``model_v5``) wherever it differs from the paper, so that their trained weights load and
+reproduce their outputs; docs/models/dilran.md lists every difference.
+
+Pipeline (paper Fig. 1): feature extractor on each source -> fixed fusion rule on the two feature maps ->
+reconstructor. Training (paper Sec. 4.2) drops the fusion rule and trains extractor + reconstructor as an
+auto-encoder of single images: ``forward(x) = reconstructor(extractor(x))``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+WIDTH = 64                  # feature channels throughout (paper Sec. 3.3)
+DILATIONS = (1, 3, 5)       # multi-scale dilated convolutions (paper Sec. 3.2)
+FUSION_RULES = ("sfnn", "average")
+
+
+def soft_mask(x: torch.Tensor) -> torch.Tensor:
+    """Soft mask branch of residual attention (paper Eq. 1, Fig. 2): ReLU(Upsample2(AvgPool2(x))).
+
+    Needs even H and W (the registry pads to a multiple of 2).
+    """
+    return F.relu(F.interpolate(F.avg_pool2d(x, 2), scale_factor=2.0, mode="nearest"))
+
+
+def conv3x3(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation)
+
+
+class PyramidAttention(nn.Module):
+    """Residual pyramid attention as released: x + soft_mask(x) * (CB1(x) + CB2(x) + CB3(x)) (paper Eq. 2 writes
+    (1 + P1(P2(P3(x)))) * C(x); Fig. 4).
+
+    The pyramid blocks CB1, CB2, CB3 are one, two and three 3x3 convolutions (receptive fields 3, 5, 7). As in the
+    released code they are ONE shared convolution c, so CB2 = c(c(x)) and CB3 = c(c(c(x))): the chain is computed
+    once and each link reused.
+    """
+
+    def __init__(self, channels: int = WIDTH):
+        super().__init__()
+        self.conv = conv3x3(channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cb1 = self.conv(x)
+        cb2 = self.conv(cb1)
+        cb3 = self.conv(cb2)
+        return x + soft_mask(x) * (cb1 + cb2 + cb3)
+
+
+class DILRAN(nn.Module):
+    """The DILRAN module (paper Fig. 4): {1,3,5}-dilated 3x3 convolutions, concatenated, reduced by a 1x1
+    convolution, then residual pyramid attention.
+
+    BatchNorm is not in the paper; the released code normalises after the 1x1 reduction and again after the
+    pyramid attention with the SAME BatchNorm module (shared affine parameters and running statistics), with no
+    activation. Kept so that the authors' weights load and behave as trained.
+    """
+
+    def __init__(self, channels: int = WIDTH):
+        super().__init__()
+        self.dilated = nn.ModuleList(conv3x3(channels, channels, d) for d in DILATIONS)
+        self.reduce = nn.Conv2d(len(DILATIONS) * channels, channels, 1)
+        self.norm = nn.BatchNorm2d(channels)
+        self.pyramid = PyramidAttention(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        multi_scale = torch.cat([conv(x) for conv in self.dilated], dim=1)
+        return self.norm(self.pyramid(self.norm(self.reduce(multi_scale))))
+
+
+class FeatureExtractor(nn.Module):
+    """Paper Sec. 3.3: residual attention with a 1x1 convolution gives a 64-channel shallow feature, DILRAN gives
+    the deep feature, and another residual attention joins the two.
+
+    Residual attention here is the released code's x + soft_mask(x) * T(x) (paper Eq. 1 writes (1 + S(x)) * T(x));
+    for the shallow stage x is the 1-channel image, broadcast over the 64 channels of T(x).
+    """
+
+    def __init__(self, channels: int = WIDTH):
+        super().__init__()
+        self.shallow_conv = nn.Conv2d(1, channels, 1)
+        self.dilran = DILRAN(channels)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        shallow = image + soft_mask(image) * self.shallow_conv(image)
+        deep = self.dilran(shallow)
+        return shallow + soft_mask(shallow) * deep
+
+
+class Reconstructor(nn.Module):
+    """Paper Sec. 3.5, Fig. 5: three 3x3 convolutions 64 -> 64 -> 32 -> 1, no activations (as released)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(conv3x3(WIDTH, 64), conv3x3(64, 32), conv3x3(32, 1))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+
+_SVD_THREADS_LOCK = threading.Lock()
+
+
+def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
+    """Nuclear norm (sum of singular values) of every (H, W) channel map: (N, C, H, W) -> (N, C).
+
+    One SVD per map (batched); there is no cheaper exact route to the maximum (see docs/models/dilran.md). On CPU the
+    SVDs run on one thread: MKL's SVD gained nothing from a second thread at 256x256, but with both cores busy it ran
+    3-40x slower on two threads than on one (measured on 2 cores).
+    """
+    maps = maps.float().contiguous()
+    if maps.device.type != "cpu":
+        return torch.linalg.svdvals(maps).sum(dim=-1)
+    with _SVD_THREADS_LOCK:             # the thread count is process-wide: save/restore must not interleave
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return torch.linalg.svdvals(maps).sum(dim=-1)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's Softmax Feature Weighted Strategy ("SFNN", Eqs. 3-5), per image: (N,1,1,1) weights.
+
+    S = softmax over channels (Eq. 3); n_c = ||S_c||_* per channel; phi = max over channels, squared
+    (the released code's choice, "SFNN-max^2" of the paper's Table 1): W1 = phi1 / (phi1 + phi2), W2 = 1 - W1.
+    """
+    phi1 = channel_nuclear_norms(torch.softmax(f1, dim=1)).amax(dim=1).square()
+    phi2 = channel_nuclear_norms(torch.softmax(f2, dim=1)).amax(dim=1).square()
+    w1 = (phi1 / (phi1 + phi2)).to(f1.dtype).view(-1, 1, 1, 1)
+    return w1, 1.0 - w1
+
+
+class DILRANFusion(nn.Module):
+    """Feature extractor + fixed fusion rule + reconstructor.
+
+    ``forward`` is the training auto-encoder (one image in, its reconstruction out); ``fuse`` is inference.
+    """
+
+    def __init__(self, fusion_rule: str = "sfnn"):
+        super().__init__()
+        if fusion_rule not in FUSION_RULES:
+            raise ValueError(f"fusion_rule must be one of {FUSION_RULES}, not {fusion_rule!r}")
+        self.fusion_rule = fusion_rule
+        self.extractor = FeatureExtractor()
+        self.reconstructor = Reconstructor()
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.reconstructor(self.extractor(image))
+
+    def fuse_features(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+        if self.fusion_rule == "average":
+            return (f1 + f2) / 2
+        w1, w2 = sfnn_weights(f1, f2)
+        return w1 * f1 + w2 * f2
+
+    def fuse(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
+        fused = self.fuse_features(self.extractor(anatomical), self.extractor(functional))
+        return self.reconstructor(fused)
+
+
+def build(fusion_rule: str = "sfnn") -> DILRANFusion:
+    return DILRANFusion(fusion_rule=fusion_rule)
+
+
+# --- the authors' released weights ------------------------------------------------------------------------------
+
+# Their key prefix -> ours. ``fe`` is their MSFuNet, ``fe.fe`` its FE_V1, ``fe.fe.dilran`` its DILRAN_V1.
+_AUTHORS_PREFIXES = {
+    "fe.conv1.": "extractor.shallow_conv.",
+    "fe.fe.convd1.": "extractor.dilran.dilated.0.",
+    "fe.fe.convd2.": "extractor.dilran.dilated.1.",
+    "fe.fe.convd3.": "extractor.dilran.dilated.2.",
+    "fe.fe.reduce.": "extractor.dilran.reduce.",
+    "fe.fe.bnorm1.": "extractor.dilran.norm.",
+    "fe.fe.dilran.conv_d.": "extractor.dilran.pyramid.conv.",
+    "recon.recon_conv.": "reconstructor.layers.",
+}
+# Built in their __init__ but never called by their forward pass: no gradient ever reached them, so they hold
+# their initial values and carry no information.
+_AUTHORS_UNUSED = ("fe.conv_id.", "fe.conv2.", "fe.bnorm.", "fe.fe.dilran.bnorm.")
+
+
+def convert_authors_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename the authors' ``last.pt`` state dict (load it with ``torch.load(..., weights_only=True)``) to this
+    module's keys, dropping their unused layers. Raises KeyError on any key it does not know."""
+    converted: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        if key.startswith(_AUTHORS_UNUSED):
+            continue
+        prefix = next((p for p in _AUTHORS_PREFIXES if key.startswith(p)), None)
+        if prefix is None:
+            raise KeyError(f"unexpected key in the authors' DILRAN state dict: {key}")
+        converted[_AUTHORS_PREFIXES[prefix] + key[len(prefix):]] = tensor.detach().clone().contiguous()
+    return converted
