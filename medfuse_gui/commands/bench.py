@@ -14,13 +14,17 @@ DEFAULT_PAIR = ("SPECT-MRI", "11017.png")
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("bench", help="time metrics (and later models) on this machine")
+    parser = sub.add_parser("bench", help="time the fusion methods and the metrics on this machine")
     parser.add_argument("target", choices=sorted(TARGETS), help="; ".join(f"{k}: {v[0]}" for k, v in TARGETS.items()))
     parser.add_argument("--repeat", type=int, default=7, help="runs per measurement (median reported)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--preset", default=None, help="metrics: conventions preset (default: default)")
     parser.add_argument("--anat", metavar="FILE", help="metrics: anatomical image (default: a Harvard SPECT-MRI pair)")
     parser.add_argument("--func", metavar="FILE", help="metrics: functional image")
+    parser.add_argument("--methods", default="all", help="models: comma-separated names or all")
+    parser.add_argument("--sizes", default="256,512", help="models: square sizes to time (default 256,512)")
+    parser.add_argument("--threads", type=int, default=0, help="models: torch CPU threads (default: torch's)")
+    parser.add_argument("--device", default=None, help="models: cpu, cuda (default: CUDA when available)")
     parser.set_defaults(run=run)
 
 
@@ -85,6 +89,100 @@ def bench_metrics(args) -> int:
     return 0
 
 
+def matmul_gflops(device, size: int = 2048, repeat: int = 5) -> float:
+    """The machine's float32 matrix-multiply rate: the ceiling a convolution network can approach."""
+    import time
+
+    import torch
+
+    a = torch.rand(size, size, device=device)
+    b = torch.rand(size, size, device=device)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def bench_models(args) -> int:
+    import statistics
+    import time
+
+    import numpy as np
+    import torch
+
+    from ..fusion import get_model, get_model_info, list_models
+    from ..fusion.runtime import count_parameters, device_label, measure_flops, select_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+    names = list_models() if args.methods == "all" else [get_model_info(m).name for m in args.methods.split(",")]
+    sizes = [int(v) for v in args.sizes.split(",")]
+    tuned = os.environ.get("MALLOC_MMAP_THRESHOLD_") == "1000000000"
+    peak = matmul_gflops(device)
+    rng = np.random.default_rng(0)
+    rows = []
+    for name in names:
+        info = get_model_info(name)
+        available = info.availability()[0]
+        fuser = get_model(name, weights="default" if available else None, device=args.device) if info.kind == \
+            "network" else get_model(name)
+        row = {"method": name, "kind": info.kind,
+               "weights": "-" if info.kind == "classic" else "trained" if available else "random (timing only)"}
+        if info.kind == "network":
+            module = fuser.module
+            row["params"] = count_parameters(module)
+            row["gflops_256"] = measure_flops(module.cpu(), 256) / 1e9
+            module.to(device)
+            if device.type == "cpu":
+                module.to(memory_format=torch.channels_last)
+        for size in sizes:
+            a = rng.random((size, size), dtype=np.float32)
+            b = rng.random((size, size), dtype=np.float32)
+            fuser.fuse(a, b)  # warm-up: allocator, kernels, caches
+            times = []
+            for _ in range(max(1, args.repeat if size <= 256 else max(1, args.repeat // 2))):
+                start = time.perf_counter()
+                fuser.fuse(a, b)
+                times.append(time.perf_counter() - start)
+            row[f"ms_{size}"] = 1000 * statistics.median(times)
+        if "gflops_256" in row and "ms_256" in row:
+            row["achieved_gflops_s"] = row["gflops_256"] / (row["ms_256"] / 1000)
+        rows.append(row)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    result = {"device": device_label(device), "matmul_gflops_s": peak, "malloc_tuned": tuned, "load_average_1min": load,
+              "torch_threads": torch.get_num_threads(), "rows": rows}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"fusion speed on {result['device']}, matrix multiply {peak:.0f} GFLOP/s, glibc malloc "
+          f"{'tuned' if tuned else 'default (slower: run through the medfuse launcher)'}, load average {load:.1f}")
+    head = f"{'method':<15} {'params':>9} {'GFLOP@256':>10} " + " ".join(f"{'ms@' + str(s):>9}" for s in sizes)
+    print(head + f" {'GFLOP/s':>8}  weights")
+    for r in rows:
+        params = f"{r['params']:,}" if "params" in r else "-"
+        gflop = f"{r['gflops_256']:.2f}" if "gflops_256" in r else "-"
+        rate = f"{r['achieved_gflops_s']:.0f}" if "achieved_gflops_s" in r else "-"
+        print(f"{r['method']:<15} {params:>9} {gflop:>10} " + " ".join(f"{r[f'ms_{s}']:9.1f}" for s in sizes)
+              + f" {rate:>8}  {r['weights']}")
+    return 0
+
+
+def bench_all(args) -> int:
+    bench_models(args)
+    print()
+    return bench_metrics(args)
+
+
 TARGETS: dict[str, tuple[str, Callable[..., int]]] = {
     "metrics": ("per-metric and total time of the fusion metrics on a 256x256 real pair", bench_metrics),
+    "models": ("ms per slice of every fusion method at 256x256 and 512x512, GFLOP/s vs matmul", bench_models),
+    "all": ("models, then metrics", bench_all),
 }
