@@ -11,7 +11,7 @@ import sys
 
 from . import __version__
 
-COMMANDS = ("methods", "fuse", "metrics", "compare", "train", "evaluate", "bench")
+COMMANDS = ("methods", "fuse", "compare", "metrics", "train", "evaluate", "bench")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1

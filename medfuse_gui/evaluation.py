@@ -67,6 +67,12 @@ def evaluate(split: str = "test", tasks: str = "all", methods: list[str] | None 
     if data_root is not None:
         kwargs["root"] = Path(data_root)
     records = read_split(**kwargs)
+    return evaluate_records(records, methods, preset, limit, split, progress, cancelled)
+
+
+def evaluate_records(records: list[PairRecord], methods: list[str] | None = None, preset: str = "default",
+                     limit: int | None = None, split: str = "", progress=None, cancelled=None) -> EvaluationResult:
+    """Every method on every pair of ``records``, grouped by their task."""
     by_task: dict[str, list[PairRecord]] = {}
     for record in records:
         by_task.setdefault(record.task, []).append(record)
@@ -113,6 +119,12 @@ def figure_for_pair(record: PairRecord, methods: list[str], path: Path, force: b
         panels.append((info.title, colour.to_uint8(colour.merge(fused, inputs.functional_chroma))))
     row = figures.FigureRow(f"{record.task} {Path(record.name).stem}", panels, default_rects(rows, cols))
     return figures.render([row], path, force=force)
+
+
+def task_tables(result: EvaluationResult, metric_names: list[str] | None = None) -> dict[str, dict]:
+    """task -> report table (method -> metric -> Cell with mean and std)."""
+    metric_names = metric_names or list(metrics.get_preset(result.preset).metrics)
+    return {task: report.summarise(per_method, metric_names) for task, per_method in result.per_task.items()}
 
 
 def results_markdown(result: EvaluationResult, metric_names: list[str] | None = None,

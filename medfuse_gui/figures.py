@@ -59,7 +59,7 @@ def render(rows: list[FigureRow], path: str | Path, force: bool = False, dpi: in
     n_cols = max(len(r.panels) for r in rows)
     n_boxes = max(1, max(len(r.boxes) for r in rows))
     crop_ratio = 1.0 / n_boxes
-    fig = plt.figure(figsize=(n_cols * panel_inches, len(rows) * panel_inches * (1.25 + crop_ratio)), dpi=dpi)
+    fig = plt.figure(figsize=(n_cols * panel_inches, len(rows) * panel_inches * (1.12 + crop_ratio)), dpi=dpi)
     outer = fig.add_gridspec(len(rows), 1, hspace=0.25, left=0.025, right=0.995, top=0.96, bottom=0.01)
     axes_images, axes_crops = [], []
     for r, row in enumerate(rows):

@@ -103,14 +103,17 @@ def latex(table: dict[str, dict[str, Cell]], metric_names: list[str], titles: di
     return "\n".join(out) + "\n"
 
 
-def csv_text(table: dict[str, dict[str, Cell]], metric_names: list[str]) -> str:
+def csv_text(table: dict[str, dict[str, Cell]], metric_names: list[str], with_std: bool = True) -> str:
+    """One row per method: NAME_mean, NAME_std, NAME_rank per metric (or NAME, NAME_rank for single values)."""
     buffer = _io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["method"] + [f"{n}_{k}" for n in metric_names for k in ("mean", "std", "rank")])
+    writer = csv.writer(buffer, lineterminator="\n")
+    fields = ("mean", "std", "rank") if with_std else ("", "rank")
+    writer.writerow(["method"] + [f"{n}_{k}" if k else n for n in metric_names for k in fields])
     for method, row in table.items():
         values = []
         for name in metric_names:
             cell = row[name]
-            values += [repr(cell.mean), "" if cell.std is None else repr(cell.std), cell.rank or ""]
+            values += [repr(cell.mean)] + (["" if cell.std is None else repr(cell.std)] if with_std else [])
+            values.append(cell.rank or "")
         writer.writerow([method] + values)
     return buffer.getvalue()

@@ -13,12 +13,14 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QToolBar,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QTabWidget, QToolBar,
                                QWidget)
 
 from .. import __version__, colour, pipeline
 from ..fusion import get_model_info, list_models
 from ..io import to_unit
+from .loupe import LoupeWidget
+from .loupe_controller import LoupeController
 from .metrics_panel import MetricsPanel
 from .views import BOX_NAMES, Box, ImagePanel, default_boxes, link_views
 from .worker import Job, WorkerThread
@@ -116,17 +118,23 @@ class MainWindow(QMainWindow):
         self.panels["functional"].fileDropped.connect(lambda p: self.open_volume("functional", p))
         self.panels["anatomical"].view.windowDragged.connect(self._on_window_dragged)
 
-        central = QWidget()
-        row = QHBoxLayout(central)
+        viewer = QWidget()
+        row = QHBoxLayout(viewer)
         row.setContentsMargins(4, 4, 4, 4)
         row.setSpacing(4)
         for panel in self.panels.values():
             row.addWidget(panel, 1)
         self.panels["overlay"].setVisible(False)
-        self.setCentralWidget(central)
+        self.loupe = LoupeWidget()
+        self.loupe_controller = LoupeController(self, self.loupe)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(viewer, "Viewer")
+        self.tabs.addTab(self.loupe, "Loupe — compare all methods")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.setCentralWidget(self.tabs)
 
         self.metrics_panel = MetricsPanel()
-        self.metrics_panel.presetChanged.connect(lambda _: self.request_metrics())
+        self.metrics_panel.presetChanged.connect(self._on_preset_changed)
         dock = QDockWidget("Fusion metrics", self)
         dock.setObjectName("metricsDock")
         dock.setWidget(self.metrics_panel)
@@ -534,21 +542,20 @@ class MainWindow(QMainWindow):
 
     # --- fusion -----------------------------------------------------------------------------------------------------
     def _cache_key(self) -> tuple:
-        return (self.method, self.orientation, self.slice_index, self.anat_window, self.func_window, self.colormap)
+        return self.cache_key_for(self.method)
 
-    def request_fusion(self) -> None:
-        if self.pair is None:
-            return
-        key = self._cache_key()
-        self.current_metrics = None
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            self.fusion_thread.cancel("fuse")
-            self._fuse_job = None
-            self._show_fused(self._cache[key])
-            self.request_metrics()
-            return
-        pair, index, method, window, cmap = self.pair, self.slice_index, self.method, self.anat_window, self.colormap
+    def cache_key_for(self, method: str) -> tuple:
+        return (method, self.orientation, self.slice_index, self.anat_window, self.func_window, self.colormap)
+
+    def store_in_cache(self, key: tuple, fused: pipeline.FusedSlice) -> None:
+        self._cache[key] = fused
+        self._cache.move_to_end(key)
+        while len(self._cache) > FUSED_CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def make_fuse_job(self, method: str):
+        """A job function fusing the current slice with ``method`` (state captured now, run in the fusion thread)."""
+        pair, index, window, cmap = self.pair, self.slice_index, self.anat_window, self.colormap
         func_window, orientation = self.func_window, self.orientation
         info = get_model_info(method)
         fusers = self._fusers
@@ -563,8 +570,25 @@ class MainWindow(QMainWindow):
                 fusers[method] = get_model(method)
             return pipeline.fuse_inputs(inputs, fusers[method], index)
 
+        return fuse
+
+    def request_fusion(self) -> None:
+        if self.pair is None:
+            return
+        key = self._cache_key()
+        self.current_metrics = None
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            self.fusion_thread.cancel("fuse")
+            self._fuse_job = None
+            self._show_fused(self._cache[key])
+            self.request_metrics()
+            self.loupe_controller.refresh()
+            return
+        info = get_model_info(self.method)
         self.panels["fused"].title.setText(f"Fused — {info.title} (fusing…)")
-        self._fuse_job = self.fusion_thread.submit(Job("fuse", fuse, payload=key))
+        self._fuse_job = self.fusion_thread.submit(Job("fuse", self.make_fuse_job(self.method), payload=key))
+        self.loupe_controller.refresh()
 
     def request_metrics(self) -> None:
         fused = self.current
@@ -640,6 +664,17 @@ class MainWindow(QMainWindow):
             self._show_inputs()
             self._refuse_timer.start()
 
+    def _on_tab_changed(self, _index: int) -> None:
+        # The loupe has its own table over every method: the single-method dock would only take its room.
+        in_loupe = self.tabs.currentWidget() is self.loupe
+        self.metrics_dock.setVisible(not in_loupe)
+        self.loupe_controller.refresh()
+
+    def _on_preset_changed(self, preset: str) -> None:
+        self.loupe.set_preset(preset)
+        self.request_metrics()
+        self.loupe_controller.remeasure()
+
     # --- window / level -------------------------------------------------------------------------------------------
     def _fill_wl_presets(self, volume) -> None:
         self.wl_preset.clear()
@@ -687,16 +722,25 @@ class MainWindow(QMainWindow):
         self._set_window((level - width / 2, level + width / 2))
 
     # --- boxes ------------------------------------------------------------------------------------------------------
-    def _on_box_moved(self, name: str, box: Box) -> None:
+    def apply_box(self, name: str, box: Box, from_loupe: bool = False, finished: bool = False) -> None:
+        """One box moved anywhere (viewer or loupe): mirror it in every view and, on release, re-measure."""
         self.boxes[name] = box
         for panel in self.panels.values():
-            if panel.box(name) != box:
+            if name in panel.rois and panel.box(name) != box:
                 panel.set_box(name, box)
+        if not from_loupe:
+            self.loupe.set_boxes(self.boxes)
+        if finished:
+            QSettings().setValue(f"box/{self.orientation}/{name}", [box.x, box.y, box.w, box.h])
+            self.request_metrics()
+            if not from_loupe:
+                self.loupe_controller.remeasure()
+
+    def _on_box_moved(self, name: str, box: Box) -> None:
+        self.apply_box(name, box)
 
     def _on_box_move_finished(self, name: str, box: Box) -> None:
-        self._on_box_moved(name, box)
-        QSettings().setValue(f"box/{name}", [box.x, box.y, box.w, box.h])
-        self.request_metrics()
+        self.apply_box(name, box, finished=True)
 
     def move_box(self, name: str, box: Box) -> None:
         """Programmatic move (tests, restored sessions): as if the user dragged it in the anatomical view."""
@@ -752,10 +796,11 @@ class MainWindow(QMainWindow):
             self._on_volume_loaded(job.payload, result)
         elif job.kind == "pair":
             self._on_pair_ready(result)
+        elif self.loupe_controller.handles(job):
+            self.loupe_controller.on_returned(job, result)
         elif job.kind == "fuse":
-            self._cache[job.payload] = result
-            while len(self._cache) > FUSED_CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self.store_in_cache(job.payload, result)
+            self.loupe_controller.offer(job.payload, result)
             if self._fuse_job is not None and job.id == self._fuse_job.id and job.payload == self._cache_key():
                 self._fuse_job = None
                 self._show_fused(result)

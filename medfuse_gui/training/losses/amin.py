@@ -1,0 +1,126 @@
+"""MMIF-AMIN's adaptive loss (Luo & Xu 2025, section 3.3, eq. 8-13).
+
+    L_TOTAL = alpha_1 (1 - SSIM(F, A)) + alpha_2 (1 - SSIM(F, B))      eq. (9)
+            + beta_1 RMI(F, A) + beta_2 RMI(F, B)                       eq. (11), (13)
+
+with alpha_i = AG of source i (eq. 10) and beta_i = EN of source i (eq. 12), computed per training pair from the data
+(A = anatomical, the paper's MRI; B = functional, its SPECT). No weight is hand-set. The weights are statistics of
+the sources, so they carry no gradient.
+
+* AG (eq. 10): mean over pixels of sqrt(dx^2 + dy^2) with forward differences, on the 0..255 gray scale on which the
+  paper reports AG (Table 1: 3-7); on a 0..1 scale the SSIM terms would be ~250x weaker than the RMI terms.
+* EN (eq. 12): Shannon entropy in bits of the 256-level histogram of round(255 x).
+* SSIM: Wang et al. 2004 [30], 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, data range 1, 'valid' window
+  positions, mean over the map.
+* RMI: the region mutual information lower-bound loss of Zhao et al., NeurIPS 2019 [32] with its 3x3 neighbourhoods:
+  each pixel's 3x3 neighbourhood is a 9-vector; with Y = source and P = fused vectors,
+  RMI = 1/(2d) log det(Sigma_Y - Cov(Y,P) Sigma_P^-1 Cov(Y,P)^T + eps I),  d = 9,
+  the negative of the lower bound of I(Y; P) up to a constant: minimising it maximises the mutual information
+  between the fused image's and the source's local structures. As in Zhao's code, it runs in float64 and
+  eps = 5e-4 is added to Sigma_P and to the conditional covariance; we divide the covariances by the number of
+  points n and eps by n as well, which gives exactly the gradients of Zhao's unnormalised version and a value free
+  of its constant (log n)/2. Zhao max-pools the maps by 3 first to save memory on 21-class segmentation maps; one
+  gray channel needs no such saving and pooling would discard the fine detail this term is meant to keep.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+TRAINING_DEFAULTS = dict(
+    lr=1e-4,              # Adam, section 4.1.2 (no schedule, betas or weight decay given: torch defaults)
+    batch_size=1,         # section 4.1.2
+    patch_size=120,       # 256x256 pairs cropped into 36 patches of 120x120 (section 4.1.1)
+    patches_per_image=36,
+    epochs=30,            # section 4.1.2; 337 training pairs x 36 patches (the paper says 11,877 pairs in all)
+    optimizer="adam",
+    train_pairs=337,      # SPECT-MRI pairs of the Harvard set; 20 more for testing
+)
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+SSIM_C1 = 0.01 ** 2
+SSIM_C2 = 0.03 ** 2
+RMI_RADIUS = 3
+RMI_EPS = 5e-4
+
+
+def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
+    coords = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
+    g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
+    return g / g.sum()
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per image of (N,1,H,W) tensors in [0, 1] -> (N,)."""
+    g = _gaussian_window(SSIM_WINDOW, SSIM_SIGMA, x)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:  # separable Gaussian, valid positions only
+        return F.conv2d(F.conv2d(t, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    ssim_map = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+        (mu_x ** 2 + mu_y ** 2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
+    return ssim_map.mean(dim=(1, 2, 3))
+
+
+def region_mutual_information(source: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
+    """Zhao et al.'s RMI loss (see the module docstring) of (N,1,H,W) tensors -> (N,); lower is better."""
+    d = RMI_RADIUS * RMI_RADIUS
+    y = F.unfold(source, RMI_RADIUS).double()  # (N, 9, points): every 3x3 neighbourhood
+    p = F.unfold(fused, RMI_RADIUS).double()
+    points = y.shape[-1]
+    y = y - y.mean(dim=-1, keepdim=True)
+    p = p - p.mean(dim=-1, keepdim=True)
+    eps = torch.eye(d, dtype=y.dtype, device=y.device) * (RMI_EPS / points)
+    cov_y = y @ y.transpose(1, 2) / points
+    cov_p = p @ p.transpose(1, 2) / points + eps
+    cov_yp = y @ p.transpose(1, 2) / points
+    conditional = cov_y - cov_yp @ torch.linalg.solve(cov_p, cov_yp.transpose(1, 2))
+    conditional = (conditional + conditional.transpose(1, 2)) / 2 + eps  # symmetric positive definite
+    log_det = 2 * torch.log(torch.diagonal(torch.linalg.cholesky(conditional), dim1=1, dim2=2)).sum(dim=1)
+    return (log_det / (2 * d)).to(fused.dtype)
+
+
+@torch.no_grad()
+def average_gradient(image: torch.Tensor) -> torch.Tensor:
+    """Eq. (10) on the 0..255 scale, (N,1,H,W) in [0, 1] -> (N,)."""
+    x = image * 255.0
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    return torch.sqrt(dx ** 2 + dy ** 2).mean(dim=(1, 2, 3))
+
+
+@torch.no_grad()
+def entropy(image: torch.Tensor) -> torch.Tensor:
+    """Eq. (12): entropy in bits of the 256-level gray histogram, (N,1,H,W) in [0, 1] -> (N,)."""
+    levels = (image.clamp(0, 1) * 255).round().long().flatten(1)
+    counts = torch.zeros(levels.shape[0], 256, device=image.device).scatter_add_(
+        1, levels, torch.ones_like(levels, dtype=torch.float32))
+    p = counts / levels.shape[1]
+    return -(p * torch.log2(p.clamp_min(1e-12))).sum(dim=1)
+
+
+def adaptive_weights(anatomical: torch.Tensor, functional: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The data-driven weights of eq. (9) and (11): alpha_i = AG(source i), beta_i = EN(source i), each (N,)."""
+    return dict(alpha_anatomical=average_gradient(anatomical), alpha_functional=average_gradient(functional),
+                beta_anatomical=entropy(anatomical), beta_functional=entropy(functional))
+
+
+def compute_loss(model, anatomical: torch.Tensor, functional: torch.Tensor):
+    fused = model(anatomical, functional)
+    w = adaptive_weights(anatomical, functional)
+    ssim_anatomical, ssim_functional = ssim(fused, anatomical), ssim(fused, functional)
+    rmi_anatomical = region_mutual_information(anatomical, fused)
+    rmi_functional = region_mutual_information(functional, fused)
+    structural = w["alpha_anatomical"] * (1 - ssim_anatomical) + w["alpha_functional"] * (1 - ssim_functional)
+    regional = w["beta_anatomical"] * rmi_anatomical + w["beta_functional"] * rmi_functional
+    loss = (structural + regional).mean()
+    logs = dict(loss=loss.item(), ssim_anatomical=ssim_anatomical.mean().item(),
+                ssim_functional=ssim_functional.mean().item(), rmi_anatomical=rmi_anatomical.mean().item(),
+                rmi_functional=rmi_functional.mean().item(), **{k: v.mean().item() for k, v in w.items()})
+    return loss, logs

@@ -1,0 +1,94 @@
+"""The loupe: every method on the same slice and boxes, linked; table equal to the metrics module; exports."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from medfuse_gui import metrics
+from medfuse_gui.fusion import get_model_info
+from medfuse_gui.gui.main_window import demo_paths
+
+TIMEOUT = 120_000
+
+
+@pytest.fixture
+def loupe_window(qtbot, window):
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.open_pair(*demo_paths())
+    # keep the grid to fast methods: uncheck the networks
+    for i in range(window.loupe.method_list.count()):
+        item = window.loupe.method_list.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) not in ("average", "maximum", "laplacian", "dwt", "gff"):
+            item.setCheckState(Qt.CheckState.Unchecked)
+    with qtbot.waitSignal(window.loupe_controller.complete, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(window.loupe)
+    return window
+
+
+def test_grid_has_sources_and_every_selected_method(loupe_window):
+    loupe = loupe_window.loupe
+    selected = loupe.selected_methods()
+    assert selected == ["average", "maximum", "laplacian", "dwt", "gff"]
+    assert list(loupe.cells) == ["__anatomical__", "__functional__", *selected]
+    for method in selected:
+        shown = loupe.cells[method].image.image
+        np.testing.assert_array_equal(shown, loupe_window.loupe_controller.results[method].fused_rgb_uint8())
+        assert loupe.cells[method].title.text().endswith(" ms")
+    assert not loupe_window.metrics_dock.isVisible()
+
+
+def test_moving_a_box_in_one_cell_moves_it_in_all_and_in_the_viewer(qtbot, loupe_window):
+    window = loupe_window
+    roi = window.loupe.cells["dwt"].rois["green"]
+    with qtbot.waitSignal(window.loupe_controller.complete, timeout=TIMEOUT):
+        roi.setPos(QPointF(150.0, 90.0))  # a drag's end: sigRegionChangeFinished -> re-measure every method
+    for panel in list(window.loupe.cells.values()) + [window.panels["anatomical"], window.panels["fused"]]:
+        box = panel.box("green")
+        assert (box.x, box.y) == pytest.approx((150, 90))
+        inset = panel.inset_range("green")
+        assert inset.center().x() == pytest.approx(150 + box.w / 2, abs=0.5)
+    assert window.boxes["green"].x == pytest.approx(150)
+
+
+def test_table_equals_metrics_module_and_marks_the_best(qtbot, loupe_window):
+    window = loupe_window
+    loupe = window.loupe
+    loupe.region_combo.setCurrentText("Red box")
+    region = window.boxes["red"].rect()
+    best = {}
+    for method in loupe.selected_methods():
+        a, b, f = window.loupe_controller.results[method].metric_arrays()
+        expected = metrics.compute(a, b, f, region=region)
+        assert loupe.values[method]["red"]["Qabf"] == pytest.approx(expected["Qabf"], rel=1e-9)
+        best[method] = expected["Qabf"]
+    winner = max(best, key=best.get)
+    assert loupe.cell_font(winner, "Qabf").bold()
+    second = sorted(best, key=best.get)[-2]
+    assert loupe.cell_font(second, "Qabf").underline()
+    # sorting by a metric column orders the rows by value, not by text
+    column = 2 + loupe.metric_names.index("Qabf")
+    loupe.table.sortItems(column)
+    values = [loupe.table.item(r, column).value for r in range(loupe.table.rowCount())]
+    assert values == sorted(values)
+
+
+def test_loupe_exports_figure_and_table(qtbot, loupe_window, tmp_path):
+    controller = loupe_window.loupe_controller
+    with qtbot.waitSignal(controller.figureExported, timeout=TIMEOUT):
+        assert controller.export_figure(tmp_path / "loupe.png")
+    image = cv2.imread(str(tmp_path / "loupe.png"))
+    assert image is not None and image.shape[1] > image.shape[0]
+    assert controller.export_table(tmp_path / "loupe.tex")
+    assert r"\textbf" in (tmp_path / "loupe.tex").read_text()
+    loupe_window.confirm_overwrite = lambda p: False
+    assert not controller.export_table(tmp_path / "loupe.tex")
+
+
+def test_radar_chart_draws_one_polygon_per_method(loupe_window):
+    loupe = loupe_window.loupe
+    loupe.chart_kind.setCurrentText("Radar")
+    curves = [c for c in loupe.chart.getPlotItem().listDataItems() if c.name()]
+    assert sorted(c.name() for c in curves) == sorted(get_model_info(m).title for m in loupe.selected_methods())
