@@ -59,7 +59,7 @@ class LoupeWidget(QWidget):
         self._shape: tuple[int, int] | None = None
 
         self.method_list = QListWidget()
-        self.method_list.setMinimumWidth(190)
+        self.method_list.setMinimumWidth(140)
         self.method_list.setMaximumWidth(240)
         for name in list_models():
             info = get_model_info(name)
@@ -107,7 +107,7 @@ class LoupeWidget(QWidget):
         export_table.clicked.connect(self.exportTableRequested)
 
         side = QWidget()
-        side.setMinimumWidth(460)
+        side.setMinimumWidth(300)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(4, 0, 0, 0)
         controls = QHBoxLayout()

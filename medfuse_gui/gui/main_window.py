@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)        # an error shown to the user
     warningShown = Signal(str)      # a warning shown in the status bar
     exported = Signal(str)          # path written
+    deviceReady = Signal(str)       # torch imported in the fusion thread; the device it will use
     volumeExported = Signal(object)  # list of paths written by a volume export
 
     def __init__(self, parent: QWidget | None = None):
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self._fusers: dict[str, object] = {}  # touched only inside fusion-thread jobs
         self.confirm_overwrite: Callable[[Path], bool] = self._ask_overwrite
         self.modal_errors = True
+        self.device: str | None = None
 
         self.fusion_thread = WorkerThread("medfuse-fusion")
         self.aux_thread = WorkerThread("medfuse-aux")
@@ -149,7 +151,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._refuse_timer = QTimer(self, singleShot=True, interval=180)
         self._refuse_timer.timeout.connect(self.request_fusion)
-        self._submit_init_job()
+        # torch takes ~1 s to import: start it in the fusion thread once the window has painted, not before
+        QTimer.singleShot(300, self._submit_init_job)
+        self._restore_settings()
 
     # --- construction ---------------------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -260,6 +264,7 @@ class MainWindow(QMainWindow):
             ("Open &functional image…", QKeySequence("Ctrl+Shift+O"), lambda: self._open_dialog("functional", folder=False)),
             ("Open functional DICOM f&older…", None, lambda: self._open_dialog("functional", folder=True)),
             (None, None, None),
+            ("RECENT", None, None),
             ("Open &demo case (SPECT-MRI slice, Harvard atlas)", None, self.open_demo),
             ("Open demo &volume (MNI152 T1 + simulated FDG-PET)", None, self.open_volume_demo),
             (None, None, None),
@@ -273,6 +278,10 @@ class MainWindow(QMainWindow):
         for text, shortcut, slot in entries:
             if text is None:
                 file_menu.addSeparator()
+                continue
+            if text == "RECENT":
+                self.recent_menu = file_menu.addMenu("&Recent pairs")
+                self._fill_recent_menu()
                 continue
             action = QAction(text, self)
             if shortcut is not None:
@@ -450,6 +459,7 @@ class MainWindow(QMainWindow):
             self.show_warning("Geometry", warning)
         if pair.warnings:
             self.set_message("Warning: " + pair.warnings[0])
+        self._remember_pair()
         self.pairReady.emit()
         self._show_inputs()
         self.request_fusion()
@@ -466,7 +476,7 @@ class MainWindow(QMainWindow):
             widget.blockSignals(False)
         self.slice_label.setText(f" {self.slice_index + 1} / {n} ")
         rows, cols = pipeline.plane(self.pair.anatomical, self.orientation, self.slice_index).shape[:2]
-        self.boxes = dict(self._boxes_by_orientation.get(self.orientation, {}))
+        self.boxes = dict(self._boxes_by_orientation.get(self.orientation, {})) or self._saved_boxes(rows, cols)
         self._ensure_boxes(rows, cols)
 
     def set_orientation(self, orientation: str) -> None:
@@ -788,7 +798,9 @@ class MainWindow(QMainWindow):
 
     def _on_returned(self, job: Job, result) -> None:
         if job.kind == "init":
+            self.device = result
             self.device_label.setText(f"Device: {result}")
+            self.deviceReady.emit(result)
         elif job.kind == "fuse-volume":
             self.set_message(f"Exported {len(result)} file(s): {result[0] if len(result) == 1 else result[0].parent}")
             self.volumeExported.emit(result)
@@ -965,7 +977,74 @@ class MainWindow(QMainWindow):
             return
         super().keyPressEvent(event)
 
+    # --- persistent state (QSettings): window layout, last method, recent pairs, box positions -------------------
+    MAX_RECENT = 8
+
+    def _restore_settings(self) -> None:
+        settings = QSettings()
+        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        last = settings.value("lastMethod")
+        if last:
+            index = self.method_combo.findData(str(last))
+            if index >= 0 and self.method_combo.model().item(index).isEnabled():
+                self.method_combo.setCurrentIndex(index)
+
+    def save_settings(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("lastMethod", self.method)
+        for name, box in self.boxes.items():
+            settings.setValue(f"box/{self.orientation}/{name}", [box.x, box.y, box.w, box.h])
+        settings.sync()
+
+    def recent_pairs(self) -> list[tuple[str, str]]:
+        raw = QSettings().value("recentPairs", []) or []
+        pairs = []
+        for entry in raw if isinstance(raw, list) else [raw]:
+            anat, _, func = str(entry).partition("\n")
+            if anat and func:
+                pairs.append((anat, func))
+        return pairs
+
+    def _remember_pair(self) -> None:
+        if self.anatomical is None or self.functional is None:
+            return
+        entry = f"{self.anatomical.source}\n{self.functional.source}"
+        pairs = [f"{a}\n{f}" for a, f in self.recent_pairs() if f"{a}\n{f}" != entry]
+        QSettings().setValue("recentPairs", [entry] + pairs[: self.MAX_RECENT - 1])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        pairs = self.recent_pairs()
+        for anat, func in pairs:
+            action = QAction(f"{Path(anat).name} + {Path(func).name}", self)
+            action.setToolTip(f"{anat}\n{func}")
+            action.triggered.connect(lambda checked=False, a=anat, f=func: self.open_pair(a, f))
+            self.recent_menu.addAction(action)
+        self.recent_menu.setEnabled(bool(pairs))
+
+    def _saved_boxes(self, rows: int, cols: int) -> dict[str, Box]:
+        """Boxes from the last session for this orientation, if they fit this image."""
+        boxes = {}
+        for name in BOX_NAMES:
+            value = QSettings().value(f"box/{self.orientation}/{name}")
+            try:
+                x, y, w, h = (float(v) for v in value)
+            except (TypeError, ValueError):
+                return {}
+            if x < 0 or y < 0 or x + w > cols or y + h > rows:
+                return {}
+            boxes[name] = Box(x, y, w, h)
+        return boxes
+
     def closeEvent(self, event):
+        self.save_settings()
         self.shutdown()
         super().closeEvent(event)
 

@@ -74,7 +74,7 @@ class ImagePanel(QWidget):
         self.title = QLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600; padding: 2px;")
-        self.title.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # long titles must not widen the grid
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("k")
         self.canvas.ci.setContentsMargins(2, 2, 2, 2)

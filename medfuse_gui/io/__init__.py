@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .dicom import is_dicom_file, load_dicom_file, load_dicom_series
 from .errors import GeometryError, LoadError, MedFuseError, MixedSeriesError, UnsupportedFormatError, WriteError
-from .geometry import Alignment, align, reorient_for_display
-from .nifti import is_nifti, load_nifti
-from .raster import RASTER_SUFFIXES, load_raster
 from .volume import Volume, default_window, to_unit
+
+# The format readers (pydicom, nibabel, OpenCV, SciPy: ~0.8 s of imports) load on first use, which in the viewer is
+# a worker thread: the window paints without waiting for them.
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 __all__ = ["Volume", "load", "align", "Alignment", "to_unit", "default_window", "reorient_for_display",
            "MedFuseError", "LoadError", "UnsupportedFormatError", "MixedSeriesError", "GeometryError", "WriteError"]
+
+
+def align(functional: Volume, anatomical: Volume):
+    from .geometry import align as _align
+
+    return _align(functional, anatomical)
+
+
+def reorient_for_display(volume: Volume) -> Volume:
+    from .geometry import reorient_for_display as _reorient
+
+    return _reorient(volume)
+
+
+def __getattr__(name: str):
+    if name == "Alignment":
+        from .geometry import Alignment
+
+        return Alignment
+    raise AttributeError(name)
 
 OPEN_FILTER = "Images and volumes (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.dcm *.nii *.nii.gz);;All files (*)"
 
@@ -23,6 +43,11 @@ def load(path: str | Path, reorient: bool = True) -> Volume:
     Volumes with world geometry are reoriented (flips/permutations only) to the radiological axial layout.
     Raises a :class:`LoadError` naming the file and the reason.
     """
+    from .dicom import is_dicom_file, load_dicom_file, load_dicom_series
+    from .geometry import reorient_for_display
+    from .nifti import is_nifti, load_nifti
+    from .raster import load_raster
+
     path = Path(path)
     if not path.exists():
         raise LoadError(path, "no such file or folder")

@@ -10,7 +10,7 @@ import numpy as np
 from .errors import LoadError
 from .volume import Volume
 
-RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+from . import RASTER_SUFFIXES  # noqa: F401  (one definition, in the package)
 
 _MODALITY_HINTS = (("SPECT", "NM"), ("PET", "PT"), ("MRI", "MR"), ("MR", "MR"), ("CT", "CT"))
 
