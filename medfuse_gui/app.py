@@ -130,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     return status["code"] or code
 
 
+def console_main() -> int:
+    """The ``medfuse-gui`` entry point: the viewer runs torch in its worker, so it gets the tuned allocator too."""
+    from ._launch import reexec_with_tuned_malloc
+
+    reexec_with_tuned_malloc("medfuse_gui.app", sys.argv[1:])
+    return main()
+
+
 if __name__ == "__main__":
-    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-    sys.exit(main())
+    sys.exit(console_main())

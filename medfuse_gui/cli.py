@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from . import __version__
@@ -16,21 +15,6 @@ COMMANDS = ("methods", "fuse", "compare", "metrics", "train", "evaluate", "bench
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
-
-
-def _tune_malloc_and_reexec(argv: list[str]) -> None:
-    """glibc's default malloc returns torch's large buffers to the OS after every op, which costs 1.4-2.6x in page
-    faults on CPU inference (docs/performance.md). The thresholds only act if set before the process starts, so the
-    console script re-executes itself once with them. ``MEDFUSE_NO_REEXEC=1`` disables this."""
-    if sys.platform != "linux" or os.environ.get("MEDFUSE_NO_REEXEC") or os.environ.get("MALLOC_MMAP_THRESHOLD_"):
-        return
-    if getattr(sys, "frozen", False):  # the bundle sets these in its launcher instead
-        return
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="1000000000", MALLOC_TRIM_THRESHOLD_="1000000000")
-    try:
-        os.execve(sys.executable, [sys.executable, "-m", "medfuse_gui.cli", *argv], env)
-    except OSError:
-        return  # keep running untuned rather than fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,9 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def console_main() -> int:
     """The ``medfuse`` console script: tune the allocator for torch-heavy commands, then run."""
+    from ._launch import reexec_with_tuned_malloc
+
     argv = sys.argv[1:]
     if argv and argv[0] in ("fuse", "train", "evaluate", "bench", "compare"):
-        _tune_malloc_and_reexec(argv)
+        reexec_with_tuned_malloc("medfuse_gui.cli", argv)
     return main(argv)
 
 

@@ -13,7 +13,6 @@ import pytest
 from medfuse_gui import colour, io, pipeline
 from medfuse_gui.cli import main
 from medfuse_gui.fusion import get_model
-from tests.conftest import HARVARD
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@
 Zhou, Xu, Zhang, "An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
 arXiv:2212.04661 (2022); text in ../shared/papers/dilran.txt. The layers follow the authors' released code
 (simonZhou86/dilran, ``model_v5``) wherever it differs from the paper, so that their trained weights load and
-reproduce their outputs; docs/models/dilran.md lists every difference.
+reproduce their outputs; docs/models.md (DILRAN) lists every difference.
 
 Pipeline (paper Fig. 1): feature extractor on each source -> fixed fusion rule on the two feature maps ->
 reconstructor. Training (paper Sec. 4.2) drops the fusion rule and trains extractor + reconstructor as an
@@ -112,7 +112,7 @@ _SVD_THREADS_LOCK = threading.Lock()
 def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
     """Nuclear norm (sum of singular values) of every (H, W) channel map: (N, C, H, W) -> (N, C).
 
-    One SVD per map (batched); there is no cheaper exact route to the maximum (see docs/models/dilran.md). On CPU the
+    One SVD per map (batched); there is no cheaper exact route to the maximum (see docs/models.md (DILRAN)). On CPU the
     SVDs run on one thread: MKL's SVD gained nothing from a second thread at 256x256, but with both cores busy it ran
     3-40x slower on two threads than on one (measured on 2 cores).
     """

@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from .. import pipeline
-from ..fusion import get_model_info
 from .loupe import LoupeWidget
 from .worker import Job
 

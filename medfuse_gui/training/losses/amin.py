@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .common import ssim  # Gaussian 11x11 SSIM over valid windows, per image
+
 TRAINING_DEFAULTS = dict(
     lr=1e-4,              # Adam, section 4.1.2 (no schedule, betas or weight decay given: torch defaults)
     batch_size=1,         # section 4.1.2
@@ -38,34 +40,8 @@ TRAINING_DEFAULTS = dict(
     train_pairs=337,      # SPECT-MRI pairs of the Harvard set; 20 more for testing
 )
 
-SSIM_WINDOW = 11
-SSIM_SIGMA = 1.5
-SSIM_C1 = 0.01 ** 2
-SSIM_C2 = 0.03 ** 2
 RMI_RADIUS = 3
 RMI_EPS = 5e-4
-
-
-def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
-    coords = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
-    g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
-    return g / g.sum()
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM per image of (N,1,H,W) tensors in [0, 1] -> (N,)."""
-    g = _gaussian_window(SSIM_WINDOW, SSIM_SIGMA, x)
-
-    def blur(t: torch.Tensor) -> torch.Tensor:  # separable Gaussian, valid positions only
-        return F.conv2d(F.conv2d(t, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x ** 2
-    var_y = blur(y * y) - mu_y ** 2
-    cov = blur(x * y) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
-        (mu_x ** 2 + mu_y ** 2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
-    return ssim_map.mean(dim=(1, 2, 3))
 
 
 def region_mutual_information(source: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:

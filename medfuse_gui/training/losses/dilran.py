@@ -11,7 +11,7 @@ together, so BatchNorm sees both modalities).
 The paper's perceptual term (Eq. 8) compares ImageNet-VGG16 block-3 features; those weights cannot be fetched here,
 so Percep is replaced by a multi-scale structural dissimilarity: the mean over scales 1, 1/2 and 1/4 (block 3 of
 VGG16 works at 1/4 resolution) of 1 - SSIM. It is fixed, differentiable and needs no download; like the VGG term it
-rewards local structure and contrast that a pixel MSE under-weights. docs/models/dilran.md explains the choice.
+rewards local structure and contrast that a pixel MSE under-weights. docs/models.md (DILRAN) explains the choice.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import common
+
 LAMBDA_GRADIENT = 0.2       # lambda1, paper Sec. 4.2
 LAMBDA_PERCEPTUAL = 0.2     # lambda2, paper Sec. 4.2 (tuned there for the VGG term; kept for the substitute)
 STRUCTURE_SCALES = 3        # SSIM at 1, 1/2, 1/4 resolution
-SSIM_WINDOW, SSIM_SIGMA = 11, 1.5               # Wang et al. 2004
-SSIM_C1, SSIM_C2 = 0.01 ** 2, 0.03 ** 2        # for data range 1
 
 # Paper Sec. 4.2: Adam, lr 1e-4, 100 epochs. It is silent on batch and patch size; the released code trained on
 # whole 256x256 images, batch 4 (its BatchNorm counter, 13200 = 2 x 100 epochs x 66 batches, confirms it).
@@ -44,27 +44,9 @@ def gradient_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return difference.square().sum(dim=1).mean()
 
 
-def _gaussian_window(like: torch.Tensor) -> torch.Tensor:
-    offsets = torch.arange(SSIM_WINDOW, device=like.device, dtype=like.dtype) - SSIM_WINDOW // 2
-    g = torch.exp(-offsets.square() / (2 * SSIM_SIGMA ** 2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
-
-
 def ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """SSIM map of (N,1,H,W) images in [0,1], Gaussian 11x11 window (sigma 1.5), reflect padding (H, W >= 6)."""
-    window = _gaussian_window(x)
-    pad = SSIM_WINDOW // 2
-
-    def blur(z: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.pad(z, (pad, pad, pad, pad), mode="reflect"), window)
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x.square()
-    var_y = blur(y * y) - mu_y.square()
-    cov = blur(x * y) - mu_x * mu_y
-    return ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
-        (mu_x.square() + mu_y.square() + SSIM_C1) * (var_x + var_y + SSIM_C2))
+    """SSIM map with reflect padding, the input's size (H, W >= 6)."""
+    return common.ssim_map(x, y, padding="reflect")
 
 
 def structural_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

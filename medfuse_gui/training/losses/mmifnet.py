@@ -11,46 +11,20 @@ reconstruction O = decoder(encoder(I)):
     L      = L_p + SSIM_WEIGHT * L_ssim, averaged over both sources.
 
 SSIM_WEIGHT = 1: the paper gives the range [0, 1] but no value; 1 is the one value shared with DenseFuse's tested
-weights (1, 10, 100, 1000), which favoured structure. See docs/models/mmifnet.md.
+weights (1, 10, 100, 1000), which favoured structure. See docs/models.md (MMIF-Net).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .common import ssim  # Gaussian 11x11 SSIM over valid windows, per image (matches scikit-image)
 
 SSIM_WEIGHT = 1.0
 
 # Sec. 4.1: Adam, lr 0.002, batch size 1, 200 epochs, whole 256x256 Harvard slices (the paper names no patch size).
 TRAINING_DEFAULTS = dict(lr=2e-3, batch_size=1, patch_size=256, epochs=200, optimizer="adam")
-
-_SSIM_C1 = 0.01 ** 2
-_SSIM_C2 = 0.03 ** 2
-
-
-def _gaussian_window(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
-    coords = torch.arange(size, device=like.device, dtype=like.dtype) - (size - 1) / 2
-    window = torch.exp(-coords ** 2 / (2 * sigma ** 2))
-    return window / window.sum()
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """Mean SSIM of each image in (N, 1, h, w) batches in [0, 1] (Wang et al. 2004; valid windows only) -> (N,)."""
-    window = _gaussian_window(window_size, sigma, x)
-
-    def blur(image: torch.Tensor) -> torch.Tensor:   # separable Gaussian, no padding
-        image = F.conv2d(image, window.view(1, 1, 1, -1))
-        return F.conv2d(image, window.view(1, 1, -1, 1))
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x ** 2
-    var_y = blur(y * y) - mu_y ** 2
-    cov = blur(x * y) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + _SSIM_C1) * (2 * cov + _SSIM_C2)) / (
-        (mu_x ** 2 + mu_y ** 2 + _SSIM_C1) * (var_x + var_y + _SSIM_C2))
-    return ssim_map.mean(dim=(1, 2, 3))
-
 
 def compute_loss(model: nn.Module, anatomical: torch.Tensor, functional: torch.Tensor,
                  ssim_weight: float = SSIM_WEIGHT) -> tuple[torch.Tensor, dict[str, float]]:
