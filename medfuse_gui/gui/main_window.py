@@ -33,6 +33,7 @@ ORIENTATION_KEYS = {Qt.Key.Key_A: "axial", Qt.Key.Key_C: "coronal", Qt.Key.Key_S
 
 CT_PRESETS = {"Brain (40/80)": (40, 80), "Subdural (75/215)": (75, 215), "Stroke (40/40)": (40, 40),
               "Soft tissue (50/400)": (50, 400), "Bone (600/2800)": (600, 2800)}
+MR_PRESETS = {"Tissue 1-99 %": (1, 99), "High contrast 5-95 %": (5, 95), "Bright detail 50-99.9 %": (50, 99.9)}
 
 
 def demo_paths() -> tuple[Path, Path]:
@@ -692,8 +693,14 @@ class MainWindow(QMainWindow):
         if volume.modality == "CT":
             for name, (level, width) in CT_PRESETS.items():
                 self.wl_preset.addItem(name, (level - width / 2, level + width / 2))
-        finite = volume.pixels
-        self.wl_preset.addItem("Full range", (float(finite.min()), float(finite.max()) or 1.0))
+        else:
+            # MR intensities have no absolute scale: presets are percentiles of the tissue (non-background) voxels.
+            values = volume.pixels[volume.pixels > volume.pixels.min()]
+            if values.size > 100:
+                values = values[:: max(1, values.size // 500_000)]
+                for name, (low, high) in MR_PRESETS.items():
+                    self.wl_preset.addItem(name, tuple(float(v) for v in np.percentile(values, [low, high])))
+        self.wl_preset.addItem("Full range", (float(volume.pixels.min()), float(volume.pixels.max()) or 1.0))
         self._set_window(volume.window, refuse=False)
         for spin in (self.window_spin, self.level_spin):
             spin.setEnabled(True)

@@ -218,3 +218,20 @@ def test_panning_and_repainting_for_seconds_does_not_crash(qtbot, window):
         qtbot.wait(16)
         step += 1
     assert step > 100
+
+
+def test_window_level_presets_follow_the_modality(qtbot, window):
+    from pydicom.data import get_testdata_file
+
+    with qtbot.waitSignal(window.volumeLoaded, timeout=TIMEOUT):
+        window.open_volume("anatomical", get_testdata_file("CT_small.dcm"))
+    names = [window.wl_preset.itemText(i) for i in range(window.wl_preset.count())]
+    assert "Brain (40/80)" in names and "Bone (600/2800)" in names
+    window.wl_preset.setCurrentText("Brain (40/80)")
+    window.wl_preset.activated.emit(window.wl_preset.currentIndex())
+    assert window.anat_window == pytest.approx((0.0, 80.0))
+    assert (window.window_spin.value(), window.level_spin.value()) == pytest.approx((80.0, 40.0))
+    with qtbot.waitSignal(window.volumeLoaded, timeout=TIMEOUT):
+        window.open_volume("anatomical", demo_paths()[0])
+    names = [window.wl_preset.itemText(i) for i in range(window.wl_preset.count())]
+    assert "Brain (40/80)" not in names and "Tissue 1-99 %" in names
