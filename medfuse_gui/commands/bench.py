@@ -175,6 +175,22 @@ def bench_models(args) -> int:
     return 0
 
 
+def bench_gui(args) -> int:
+    """Longest GUI stall while a network fuses, torch at 1 thread vs all cores (loads the Qt layer on demand)."""
+    import importlib
+
+    method = None if args.methods == "all" else args.methods.split(",")[0]
+    report = importlib.import_module("medfuse_gui.gui.bench").run(method, repeats=max(2, args.repeat // 2))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"GUI while fusing the demo slice with {report['method']} (a 5 ms timer pans the view):")
+    print(f"{'torch threads':>14} {'fusion ms':>10} {'longest stall ms':>17} {'p99 stall ms':>13}")
+    for threads, r in report["results"].items():
+        print(f"{threads:>14} {r['fusion_ms']:10.0f} {r['max_stall_ms']:17.0f} {r['p99_stall_ms']:13.0f}")
+    return 0
+
+
 def bench_all(args) -> int:
     bench_models(args)
     print()
@@ -184,5 +200,6 @@ def bench_all(args) -> int:
 TARGETS: dict[str, tuple[str, Callable[..., int]]] = {
     "metrics": ("per-metric and total time of the fusion metrics on a 256x256 real pair", bench_metrics),
     "models": ("ms per slice of every fusion method at 256x256 and 512x512, GFLOP/s vs matmul", bench_models),
+    "gui": ("longest GUI stall while a network fuses, torch at 1 thread vs all cores", bench_gui),
     "all": ("models, then metrics", bench_all),
 }
