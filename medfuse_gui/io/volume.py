@@ -36,8 +36,6 @@ class Volume:
         px = np.asarray(self.pixels)
         if px.ndim == 2:
             px = px[None]
-        elif px.ndim == 3 and px.shape[-1] in (3, 4) and self.meta.get("rgb_2d", False):
-            px = px[None]
         if px.ndim == 4 and px.shape[-1] == 4:  # RGBA: alpha carries no image content here
             px = px[..., :3]
         if px.ndim not in (3, 4) or (px.ndim == 4 and px.shape[-1] != 3):
