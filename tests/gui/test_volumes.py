@@ -97,3 +97,19 @@ def test_overlay_panel_blends_with_transparent_low_values(qtbot, volume_window):
     window.threshold_slider.setValue(95)  # almost everything transparent: the overlay is the gray anatomy
     blended = window.panels["overlay"].image.image
     assert np.all(blended[..., 0:1] == blended, axis=-1).mean() > 0.95
+
+
+def test_scrolling_back_is_served_from_the_cache(qtbot, volume_window):
+    window = volume_window
+    start = window.slice_index
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.set_slice(start + 1)
+    submitted = []
+    window.fusion_thread.worker.started.connect(lambda job: submitted.append(job.kind))
+    shown = []
+    window.fusedShown.connect(lambda fused: shown.append(fused.index))
+    window.set_slice(start)  # back: the cached fused slice is shown at once, before any event is processed
+    assert shown == [start] and window.current.index == start
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        pass
+    assert "fuse" not in submitted
