@@ -90,3 +90,22 @@ def test_fuse_volume_to_nifti_keeps_the_anatomical_affine(tmp_path):
     reference = io.load(tmp_path / "t1.nii.gz")
     assert fused.is_rgb and fused.grid_shape == reference.grid_shape
     np.testing.assert_allclose(fused.affine, reference.affine)
+
+
+def test_evaluate_writes_a_paper_style_results_page(tmp_path, shared):
+    out = tmp_path / "results.md"
+    assert main(["evaluate", "--limit", "2", "--methods", "average,maximum", "--out", str(out), "--quiet"]) == 0
+    text = out.read_text()
+    for task in ("CT-MRI", "PET-MRI", "SPECT-MRI"):
+        assert f"## {task} (2 pairs)" in text
+        assert (tmp_path / "results" / f"{task}.png").stat().st_size > 10_000
+    assert "| Average |" in text and "| Maximum |" in text and "**" in text and "<u>" in text
+    assert main(["evaluate", "--limit", "1", "--methods", "average", "--out", str(out), "--quiet"]) == 1  # no --force
+
+
+def test_train_command_smoke(tmp_path, shared):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "mask-pa", "--task", "SPECT-MRI", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--batch-size", "2", "--patch-size", "32", "--out", str(run), "--quiet"]) == 0
+    assert (run / "mask-pa.safetensors").is_file() and (run / "checkpoint.pt").is_file()
+    assert main(["train", "--model", "average", "--out", str(tmp_path / "x"), "--quiet"]) == 1  # not trainable
