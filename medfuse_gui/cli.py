@@ -67,10 +67,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"medfuse {args.command}: out of memory (try fewer slices, a smaller image or the CPU)", file=sys.stderr)
         return EXIT_FAILURE
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one line and a status, never a traceback unless --debug
         if args.debug:
             raise
-        print(f"medfuse {args.command}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "out of memory" in text.lower():
+            print(f"medfuse {args.command}: the GPU ran out of memory (try --device cpu or a smaller image)",
+                  file=sys.stderr)
+        else:
+            print(f"medfuse {args.command}: {exc.__class__.__name__}: {text} (--debug shows the traceback)",
+                  file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -52,6 +52,7 @@ def test_fuse_png_equals_the_pipeline_and_refuses_overwrite(tmp_path, spect_pair
 
 
 @pytest.mark.parametrize("case, message", [
+    ("cuda", "CUDA is not available"),
     ("missing", "no such file"),
     ("text", "unknown format"),
     ("method", "unknown fusion method"),
@@ -59,7 +60,14 @@ def test_fuse_png_equals_the_pipeline_and_refuses_overwrite(tmp_path, spect_pair
 ])
 def test_bad_input_exits_nonzero_with_one_line(tmp_path, spect_pair, case, message):
     anat, func, method, out = str(spect_pair[0]), str(spect_pair[1]), "average", str(tmp_path / "o.png")
-    if case == "missing":
+    extra = []
+    if case == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        method, extra = "mask-pa", ["--device", "cuda"]
+    elif case == "missing":
         anat = str(tmp_path / "nope.png")
     elif case == "text":
         (tmp_path / "notes.txt").write_text("x")
@@ -68,7 +76,7 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, spect_pair, case, messa
         method = "magic"
     elif case == "suffix":
         out = str(tmp_path / "o.gif")
-    result = run_cli("fuse", "--anat", anat, "--func", func, "--method", method, "-o", out)
+    result = run_cli("fuse", "--anat", anat, "--func", func, "--method", method, "-o", out, *extra)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
