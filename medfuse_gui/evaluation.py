@@ -127,6 +127,41 @@ def task_tables(result: EvaluationResult, metric_names: list[str] | None = None)
     return {task: report.summarise(per_method, metric_names) for task, per_method in result.per_task.items()}
 
 
+BAR_METRICS = ("Qabf", "VIF", "MI")
+
+
+def quality_bar(result: EvaluationResult) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    """network -> task -> metric -> (network mean, average mean), for the metrics every network must beat averaging on."""
+    networks = [m for m in result.methods if get_model_info(m).kind == "network"]
+    bar: dict = {}
+    if "average" not in result.methods:
+        return bar
+    for task, per_method in result.per_task.items():
+        table = report.summarise({m: per_method[m] for m in networks + ["average"]}, list(BAR_METRICS))
+        for network in networks:
+            bar.setdefault(network, {})[task] = {k: (table[network][k].mean, table["average"][k].mean)
+                                                 for k in BAR_METRICS}
+    return bar
+
+
+def quality_bar_markdown(result: EvaluationResult, titles: dict[str, str]) -> str:
+    bar = quality_bar(result)
+    if not bar:
+        return ""
+    tasks = list(result.per_task)
+    lines = ["\n## Networks against plain averaging (mean over the split; ✓ = higher than averaging)\n\n",
+             "| Network | " + " | ".join(f"{t} {k}" for t in tasks for k in BAR_METRICS) + " |\n",
+             "|---|" + "---|" * (len(tasks) * len(BAR_METRICS)) + "\n"]
+    for network, per_task in bar.items():
+        cells = []
+        for task in tasks:
+            for key in BAR_METRICS:
+                ours, average = per_task[task][key]
+                cells.append(f"{'✓' if ours > average else '✗'} {ours:.3f} / {average:.3f}")
+        lines.append(f"| {titles[network]} | " + " | ".join(cells) + " |\n")
+    return "".join(lines)
+
+
 def results_markdown(result: EvaluationResult, metric_names: list[str] | None = None,
                      figure_paths: dict[str, str] | None = None) -> str:
     metric_names = metric_names or list(metrics.get_preset(result.preset).metrics)
@@ -144,6 +179,7 @@ def results_markdown(result: EvaluationResult, metric_names: list[str] | None = 
         parts.append(report.markdown(table, metric_names, titles))
         if figure_paths and task in figure_paths:
             parts.append(f"\n![{task}]({figure_paths[task]})\n")
+    parts.append(quality_bar_markdown(result, titles))
     times = {titles[m]: 1000 * float(np.median(s)) for m, s in result.seconds.items()}
     parts.append("\n## Fusion time (median ms per 256x256 slice, this machine's CPU)\n\n| Method | ms |\n|---|---|\n")
     parts += [f"| {k} | {v:.1f} |\n" for k, v in times.items()]
