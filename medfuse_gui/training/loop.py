@@ -120,6 +120,8 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
             raise MedFuseError(f"{checkpoint_path} is a checkpoint of {state['config']['model']}, not {info.name}")
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
+        for group in optimiser.param_groups:  # a resumed run may continue at a new rate (a step decay)
+            group["lr"] = config.lr
         sampler.set_state(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
         epoch, step, wall, history = state["epoch"], state["step"], state["wall_time_s"], state["history"]
