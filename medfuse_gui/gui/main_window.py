@@ -790,6 +790,10 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 0)
             self.progress.setVisible(True)
             self.cancel_button.setVisible(True)
+        elif job.kind == "fuse" and self._volume_job is None:
+            # a slice through a network takes up to a few seconds on a CPU: show that work is under way
+            self.progress.setRange(0, 0)
+            self.progress.setVisible(True)
 
     def _on_progress(self, job: Job, done: int, total: int) -> None:
         if job.kind == "fuse-volume":
@@ -802,6 +806,8 @@ class MainWindow(QMainWindow):
             self.progress.setVisible(False)
             self.cancel_button.setVisible(False)
             self._volume_job = None
+        elif job.kind == "fuse" and self._volume_job is None and self._fuse_job is None:
+            self.progress.setVisible(False)
 
     def _on_returned(self, job: Job, result) -> None:
         if job.kind == "init":
