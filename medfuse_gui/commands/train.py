@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--lr", type=float, default=None, help="default: the paper's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when present, else CPU)")
     parser.add_argument("--data", default=None, help="Harvard folder with split.csv (default: ../shared/data/harvard)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
@@ -38,7 +39,7 @@ def run(args) -> int:
     config = TrainConfig.from_paper(info.name, tasks=args.task, epochs=args.epochs,
                                     steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                                     patch_size=args.patch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                                    data_root=args.data)
+                                    device=args.device, data_root=args.data)
     out = Path(args.out or Path("runs") / info.name)
     total = config.epochs * config.steps_per_epoch
     with tqdm(total=total, unit="step", disable=args.quiet, file=sys.stderr, desc=info.title) as bar:

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..fusion.runtime import select_device
 from ..fusion.registry import WEIGHTS_DIR, MANIFEST_NAME, get_model_info, manifest, sha256_of, _import
 from ..io.errors import MedFuseError
 from ..pipeline import Cancelled
@@ -37,6 +38,7 @@ class TrainConfig:
     lr: float = 1e-3
     seed: int = 0
     threads: int = 0                   # 0: torch's default
+    device: str | None = None          # None: CUDA when present, else CPU (runtime.select_device)
     data_root: str = str(DEFAULT_HARVARD)
     builder_kwargs: dict = field(default_factory=dict)
 
@@ -110,10 +112,12 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
 
     records = read_split(Path(config.data_root), "train", config.tasks)
     sampler = PatchSampler(records, config.patch_size, seed=config.seed)
-    model = _import(info.builder)(**{**info.builder_kwargs, **config.builder_kwargs})
+    device = select_device(config.device)
+    model = _import(info.builder)(**{**info.builder_kwargs, **config.builder_kwargs}).to(device)
     model.train()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     epoch, step, wall, history = 0, 0, 0.0, []
+    lr_schedule = [[0, config.lr]]     # [first step, learning rate] of every stretch, for the manifest
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         if state["config"]["model"] != info.name:
@@ -125,6 +129,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
         sampler.set_state(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
         epoch, step, wall, history = state["epoch"], state["step"], state["wall_time_s"], state["history"]
+        lr_schedule = [list(x) for x in state.get("lr_schedule", [[0, state["config"]["lr"]]])]
+        if lr_schedule[-1][1] != config.lr and epoch < config.epochs:
+            lr_schedule.append([step, config.lr])
     total_steps = config.epochs * config.steps_per_epoch
     log_path = out_dir / "log.jsonl"
     logs: dict = {}
@@ -135,7 +142,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
             if cancelled is not None and cancelled():
                 raise Cancelled()
             a, b = sampler.batch(config.batch_size)
-            loss, logs = losses.compute_loss(model, torch.from_numpy(a), torch.from_numpy(b))
+            loss, logs = losses.compute_loss(model, torch.from_numpy(a).to(device), torch.from_numpy(b).to(device))
             if not torch.isfinite(loss):
                 raise MedFuseError(f"training diverged at step {step} (loss {loss.item()}); lower --lr and --resume "
                                    f"from the last checkpoint")
@@ -157,16 +164,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
             handle.write(json.dumps({"epoch": epoch, "step": step, "wall_time_s": round(wall, 1), **means}) + "\n")
         _atomic_torch_save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                             "sampler": sampler.state(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
-                            "step": step, "wall_time_s": wall, "history": history, "config": asdict(config)},
+                            "step": step, "wall_time_s": wall, "history": history, "config": asdict(config),
+                            "lr_schedule": lr_schedule},
                            checkpoint_path)
         if max_steps is not None and step >= max_steps:
             break
-    weights = export_weights(model, config, out_dir, epoch, step, wall, history, len(records))
+    weights = export_weights(model, config, out_dir, epoch, step, wall, history, len(records), lr_schedule, device)
     return TrainResult(out_dir, epoch, step, wall, history[-1] if history else float("nan"), weights)
 
 
 def export_weights(model, config: TrainConfig, out_dir: Path, epochs: int, steps: int, wall: float,
-                   history: list[float], n_pairs: int) -> Path:
+                   history: list[float], n_pairs: int, lr_schedule: list | None = None,
+                   device: torch.device | None = None) -> Path:
     """Write ``<model>.safetensors`` and ``<model>.json`` (its manifest record) into ``out_dir``."""
     from safetensors.torch import save_file
 
@@ -185,12 +194,13 @@ def export_weights(model, config: TrainConfig, out_dir: Path, epochs: int, steps
         "batch_size": config.batch_size,
         "patch_size": config.patch_size,
         "lr": config.lr,
+        "lr_schedule": lr_schedule or [[0, config.lr]],
         "seed": config.seed,
         "wall_time_s": round(wall, 1),
         "final_loss": history[-1] if history else None,
         "commit": code_commit(),
         "created": time.strftime("%Y-%m-%d"),
-        "device": "cpu",
+        "device": (device or torch.device("cpu")).type,
         "torch": torch.__version__,
     }
     (out_dir / f"{info.name}.json").write_text(json.dumps(record, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 import pytest
 
 from medfuse_gui.fusion import get_model, get_model_info, registry
@@ -42,10 +43,14 @@ def test_train_resume_export_install(tmp_path, monkeypatch, shared):
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
     with pytest.raises(MedFuseError, match="--resume"):
         loop.train(config, tmp_path / "run")
-    config.epochs = 3
+    first_lr = config.lr
+    config.epochs, config.lr = 3, first_lr / 10    # a step decay: the resumed stretch runs at the new rate
     resumed = loop.train(config, tmp_path / "run", resume=True)
     assert resumed.epochs_done == 3 and resumed.steps_done == 3
+    checkpoint = torch.load(tmp_path / "run" / loop.CHECKPOINT, map_location="cpu", weights_only=True)
+    assert [g["lr"] for g in checkpoint["optimiser"]["param_groups"]] == [first_lr / 10]
     record = json.loads((tmp_path / "run" / "mask-pa.json").read_text())
+    assert record["lr_schedule"] == [[0, first_lr], [2, first_lr / 10]] and record["device"] == "cpu"
     assert record["epochs"] == 3 and record["sha256"] == registry.sha256_of(resumed.weights_file)
     assert "SPECT-MRI" in record["training_data"] and record["loss"]
 
