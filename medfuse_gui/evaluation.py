@@ -162,6 +162,30 @@ def quality_bar_markdown(result: EvaluationResult, titles: dict[str, str]) -> st
     return "".join(lines)
 
 
+def training_markdown(methods: list[str]) -> str:
+    """How each evaluated network's weights were made, from their manifest records (weights/manifest.json)."""
+    from .fusion.registry import manifest
+
+    entries = manifest()
+    rows = []
+    for name in methods:
+        info = get_model_info(name)
+        if info.kind != "network" or name not in entries:
+            continue
+        meta = entries[name].meta
+        schedule = meta.get("lr_schedule") or ([[0, meta["lr"]]] if "lr" in meta else [])
+        lr = ", ".join(f"{lr:g}" + (f" from step {start}" if start else "") for start, lr in schedule) or "—"
+        crop = f"{meta['batch_size']} x {meta['patch_size']}²" if "patch_size" in meta else "—"
+        hours = f"{meta['wall_time_s'] / 60:.0f} min" if "wall_time_s" in meta else "—"
+        rows.append(f"| {info.title} | {meta.get('steps', '—')} | {crop} | {lr} | {hours} | {meta.get('loss', '')} "
+                    f"| {meta.get('training_data', '')} |\n")
+    if not rows:
+        return ""
+    return ("\n## How the networks were trained (weights/manifest.json)\n\n"
+            "| Network | steps | batch x patch | Adam lr | wall time | loss | data |\n|---|---|---|---|---|---|---|\n"
+            + "".join(rows))
+
+
 def results_markdown(result: EvaluationResult, metric_names: list[str] | None = None,
                      figure_paths: dict[str, str] | None = None) -> str:
     metric_names = metric_names or list(metrics.get_preset(result.preset).metrics)
@@ -180,6 +204,7 @@ def results_markdown(result: EvaluationResult, metric_names: list[str] | None = 
         if figure_paths and task in figure_paths:
             parts.append(f"\n![{task}]({figure_paths[task]})\n")
     parts.append(quality_bar_markdown(result, titles))
+    parts.append(training_markdown(result.methods))
     times = {titles[m]: 1000 * float(np.median(s)) for m, s in result.seconds.items()}
     parts.append("\n## Fusion time (median ms per 256x256 slice, this machine's CPU)\n\n| Method | ms |\n|---|---|\n")
     parts += [f"| {k} | {v:.1f} |\n" for k, v in times.items()]

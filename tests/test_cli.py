@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -12,7 +14,7 @@ import pytest
 
 from medfuse_gui import colour, io, pipeline
 from medfuse_gui.cli import main
-from medfuse_gui.fusion import get_model
+from medfuse_gui.fusion import get_model, registry
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -102,12 +104,24 @@ def test_fuse_volume_to_nifti_keeps_the_anatomical_affine(tmp_path):
 
 def test_evaluate_writes_a_paper_style_results_page(tmp_path, shared):
     out = tmp_path / "results.md"
-    assert main(["evaluate", "--limit", "2", "--methods", "average,maximum", "--out", str(out), "--quiet"]) == 0
+    assert main(["evaluate", "--limit", "2", "--methods", "average,maximum,mask-pa", "--out", str(out),
+                 "--quiet"]) == 0
     text = out.read_text()
     for task in ("CT-MRI", "PET-MRI", "SPECT-MRI"):
         assert f"## {task} (2 pairs)" in text
         assert (tmp_path / "results" / f"{task}.png").stat().st_size > 10_000
     assert "| Average |" in text and "| Maximum |" in text and "**" in text and "<u>" in text
+    # the quality bar: one row per network, 9 cells (3 tasks x Qabf/VIF/MI), each mark agreeing with its numbers
+    bar_section = text.split("## Networks against plain averaging")[1].split("\n## ")[0]
+    bar_row = [line for line in bar_section.splitlines() if line.startswith("| ") and ("✓" in line or "✗" in line)]
+    assert len(bar_row) == 1
+    cells = [c.strip() for c in bar_row[0].strip("|").split("|")][1:]
+    assert len(cells) == 9
+    for cell in cells:
+        mark, ours, average = cell.replace("/", " ").split()
+        assert (mark == "✓") == (float(ours) > float(average))
+    steps = json.loads((Path(registry.WEIGHTS_DIR) / "manifest.json").read_text())["models"]["mask-pa"]["steps"]
+    assert "## How the networks were trained" in text and f"| {steps} |" in text
     assert main(["evaluate", "--limit", "1", "--methods", "average", "--out", str(out), "--quiet"]) == 1  # no --force
 
 
