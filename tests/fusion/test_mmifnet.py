@@ -35,13 +35,6 @@ def test_parameter_count_matches_the_architecture(model):
     assert count_parameters(model) == 173_148
 
 
-def test_fuse_shape_and_finite(model):
-    a, b = _pair(32, 32, n=2)
-    with torch.inference_mode():
-        fused = model.fuse(a, b)
-    assert fused.shape == (2, 1, 32, 32) and fused.dtype == torch.float32
-    assert torch.isfinite(fused).all()
-
 
 def test_registry_fuses_real_data_into_unit_range(spect_unit):
     anat, luma = (x[100:145, 90:127] for x in spect_unit)       # odd 45 x 37 crop of the SPECT-MRI pair
@@ -51,11 +44,6 @@ def test_registry_fuses_real_data_into_unit_range(spect_unit):
     assert fused.shape == anat.shape and fused.dtype == np.float32
     assert np.isfinite(fused).all() and fused.min() >= 0.0 and fused.max() <= 1.0
 
-
-def test_eval_mode_is_deterministic(model):
-    a, b = _pair(24, 40)
-    with torch.inference_mode():
-        assert torch.equal(model.fuse(a, b), model.fuse(a, b))
 
 
 @pytest.mark.parametrize("size", [(33, 47), (5, 9)])
