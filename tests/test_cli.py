@@ -27,6 +27,12 @@ def test_methods_lists_registry():
     assert result.returncode == 0
     for name in ("average", "maximum", "laplacian", "dwt", "gff", "dilran"):
         assert name in result.stdout
+    rows = {r["name"]: r for r in json.loads(run_cli("methods", "--json").stdout)}
+    records = json.loads((Path(registry.WEIGHTS_DIR) / "manifest.json").read_text())["models"]
+    for name, row in rows.items():  # a caveat recorded with the weights is shown with the method, and only then
+        assert row["caveat"] == records.get(name, {}).get("caveat", "")
+        if row["caveat"]:
+            assert f"caveat: {row['caveat']}" in result.stdout
 
 
 def test_fuse_png_equals_the_pipeline_and_refuses_overwrite(tmp_path, spect_pair):

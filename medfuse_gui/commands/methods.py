@@ -20,7 +20,7 @@ def run(args) -> int:
         ok, reason = info.availability()
         rows.append({"name": name, "title": info.title, "kind": info.kind, "available": ok, "reason": reason,
                      "summary": info.summary, "paper": info.paper.cite() if info.paper else "",
-                     "input": info.input_contract})
+                     "input": info.input_contract, "caveat": info.caveat})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -28,4 +28,6 @@ def run(args) -> int:
     for r in rows:
         status = "ready" if r["available"] else f"unavailable: {r['reason']}"
         print(f"{r['name']:<{width}}  {r['kind']:<8}  {r['title']} — {r['summary']}  [{status}]")
+        if r["caveat"]:
+            print(f"{'':<{width}}  {'':<8}  caveat: {r['caveat']}")
     return 0

@@ -87,6 +87,12 @@ class MethodInfo:
     def weights(self) -> WeightsEntry | None:
         return manifest().get(self.name)
 
+    @property
+    def caveat(self) -> str:
+        """A known limitation of the shipped weights, from their manifest record ("" when none is recorded)."""
+        entry = self.weights
+        return str(entry.meta.get("caveat", "")) if entry is not None else ""
+
     def availability(self) -> tuple[bool, str]:
         """(usable, reason shown to users when not)."""
         if self.kind != "network":

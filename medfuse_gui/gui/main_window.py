@@ -252,6 +252,8 @@ class MainWindow(QMainWindow):
             self.method_combo.addItem(label, name)
             index = self.method_combo.count() - 1
             tip = info.summary + (f"\n{info.paper.cite()}" if info.paper else "")
+            if info.caveat:
+                tip += f"\nShipped weights: {info.caveat}"
             if not ok:
                 model.item(index).setEnabled(False)
                 tip += f"\nUnavailable: {reason}"
@@ -546,7 +548,9 @@ class MainWindow(QMainWindow):
     def _show_fused(self, fused: pipeline.FusedSlice) -> None:
         self.current = fused
         info = get_model_info(fused.method)
-        self.panels["fused"].title.setText(f"Fused — {info.title}")
+        # a known weakness of the shipped weights stays visible beside the image it concerns
+        self.panels["fused"].title.setText(f"Fused — {info.title}" + (" — ⚠ known limitation (hover)" if info.caveat else ""))
+        self.panels["fused"].title.setToolTip(info.caveat)
         self.panels["fused"].set_image(fused.fused_rgb_uint8())
         self.time_label.setText(f"{info.title}: {fused.seconds * 1000:.0f} ms")
         self.fusedShown.emit(fused)
@@ -641,6 +645,8 @@ class MainWindow(QMainWindow):
             return
         self.method = name
         QSettings().setValue("lastMethod", name)
+        if info.caveat:  # a known weakness of the shipped weights is said where the user chose them
+            self.set_message(f"{info.title}: {info.caveat}")
         self.request_fusion()
 
     def set_slice(self, index: int) -> None:

@@ -60,6 +60,29 @@ def test_model_selector_is_filled_from_the_registry(window):
         assert model.item(index).isEnabled() == get_model_info(name).availability()[0]
 
 
+def test_a_known_weakness_of_the_shipped_weights_is_said_where_the_method_is_chosen(qtbot, window):
+    from medfuse_gui.fusion import get_model_info
+
+    names = [window.method_combo.itemData(i) for i in range(window.method_combo.count())]
+    flagged = [n for n in names if get_model_info(n).caveat and get_model_info(n).availability()[0]]
+    if not flagged:
+        pytest.skip("no shipped weights carry a caveat")
+    name = flagged[0]
+    caveat = get_model_info(name).caveat
+    tip = window.method_combo.itemData(names.index(name), Qt.ItemDataRole.ToolTipRole)
+    assert caveat in tip
+    open_demo(qtbot, window)
+    assert caveat not in window.message_label.text()
+    with qtbot.waitSignal(window.fusedShown, timeout=TIMEOUT, check_params_cb=lambda f: f.method == name):
+        window.select_method(name)
+    assert caveat in window.message_label.text()
+    title = window.panels["fused"].title
+    assert "limitation" in title.text() and title.toolTip() == caveat
+    with qtbot.waitSignal(window.fusedShown, timeout=TIMEOUT, check_params_cb=lambda f: f.method == "average"):
+        window.select_method("average")
+    assert "limitation" not in title.text() and title.toolTip() == ""
+
+
 def test_switching_method_refuses_in_the_worker(qtbot, window):
     open_demo(qtbot, window)
     with qtbot.waitSignal(window.fusedShown, timeout=TIMEOUT, check_params_cb=lambda f: f.method == "dwt"):
