@@ -32,6 +32,17 @@ def test_average_gradient_is_eq_10_on_the_8_bit_scale():
     assert loss_amin.average_gradient(ramp(16, 1 / 255, diagonal=True)).item() == pytest.approx(math.sqrt(2))
 
 
+def test_average_gradient_evaluator_reading(monkeypatch):
+    # the CDDFuse Evaluator's AG: sqrt((gx^2 + gy^2) / 2) with numpy.gradient, so 1/sqrt(2) on a unit ramp,
+    # and on a quadratic ramp the central difference at the centre (not the forward one)
+    monkeypatch.setattr(loss_amin, "AG_DEFINITION", "evaluator")
+    assert loss_amin.average_gradient(ramp(32, 1 / 255)).item() == pytest.approx(1 / math.sqrt(2))
+    assert loss_amin.average_gradient(ramp(16, 1 / 255, diagonal=True)).item() == pytest.approx(1.0)
+    j = torch.arange(5.0)
+    quadratic = (j ** 2 / 255).repeat(5, 1)[None, None]  # row 0 1 4 9 16 -> numpy.gradient 1 2 4 6 7
+    assert loss_amin.average_gradient(quadratic).item() == pytest.approx((1 + 2 + 4 + 6 + 7) / 5 / math.sqrt(2))
+
+
 def test_entropy_is_eq_12_in_bits():
     assert loss_amin.entropy(torch.full((1, 1, 16, 16), 0.3)).item() == pytest.approx(0.0)
     assert loss_amin.entropy(levels(16, [0.0, 1.0])).item() == pytest.approx(1.0)

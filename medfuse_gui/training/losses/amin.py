@@ -73,12 +73,16 @@ def region_mutual_information(source: torch.Tensor, fused: torch.Tensor) -> torc
 
 
 AG_SCALE = 255.0  # gray scale on which eq. (10) is evaluated (see the module docstring)
+AG_DEFINITION = "eq10"  # "eq10": forward differences, no /2; "evaluator": the CDDFuse Evaluator's AG (see docstring)
 
 
 @torch.no_grad()
 def average_gradient(image: torch.Tensor) -> torch.Tensor:
     """Eq. (10) on the AG_SCALE gray scale, (N,1,H,W) in [0, 1] -> (N,)."""
     x = image * AG_SCALE
+    if AG_DEFINITION == "evaluator":  # numpy.gradient: central differences inside, one-sided at the border; /2
+        gy, gx = torch.gradient(x, dim=(2, 3))
+        return torch.sqrt((gx ** 2 + gy ** 2) / 2).mean(dim=(1, 2, 3))
     dx = x[..., :-1, 1:] - x[..., :-1, :-1]
     dy = x[..., 1:, :-1] - x[..., :-1, :-1]
     return torch.sqrt(dx ** 2 + dy ** 2).mean(dim=(1, 2, 3))
