@@ -20,7 +20,7 @@ bench: $(STAMP)
 	$(VENV)/bin/medfuse bench all
 
 screenshot: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/medfuse-gui --demo --method gff --screenshot docs/screenshot.png
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/medfuse-gui --demo --method dilran --screenshot docs/screenshot.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

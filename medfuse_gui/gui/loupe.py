@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView,
 from .. import report
 from ..fusion import get_model_info, list_models
 from .metrics_panel import format_value
-from .views import Box, ImagePanel, link_views
+from .views import Box, ImagePanel, draw_bar_chart, link_views
 
 REGIONS = {"Whole image": "whole", "Red box": "red", "Green box": "green"}
 
@@ -175,6 +175,7 @@ class LoupeWidget(QWidget):
             title = {"__anatomical__": "Anatomical", "__functional__": "Functional"}.get(name) or \
                 get_model_info(name).title
             panel = ImagePanel(name, title)
+            panel.title.setToolTip(title)  # the cell may be too narrow for the whole title: it is elided
             panel.boxMoved.connect(self._on_box_moved)
             panel.boxMoveFinished.connect(self._on_box_move_finished)
             self.grid.addWidget(panel, index // columns, index % columns)
@@ -283,22 +284,17 @@ class LoupeWidget(QWidget):
         titles = [get_model_info(m).title for m in methods]
         if self.chart_kind.currentText() == "Bars":
             metric = self.chart_metric.currentText() or self.metric_names[0]
-            values = np.array([table[m][metric].mean for m in methods], dtype=float)
-            finite = np.where(np.isfinite(values), values, 0.0)
-            brushes = [pg.mkBrush(230, 140, 30) if table[m][metric].rank == 1 else pg.mkBrush(70, 120, 200)
-                       for m in methods]
-            self.chart.addItem(pg.BarGraphItem(x=np.arange(len(methods)), height=finite, width=0.7, brushes=brushes))
-            # registry names are short enough to sit under a bar; titles are in the table beside
-            self.chart.getAxis("bottom").setTicks([[(i, m) for i, m in enumerate(methods)]])
+            values = [table[m][metric].mean for m in methods]
             spec = self._metrics.METRICS[metric]
-            self.chart.setTitle(f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)",
-                                color="#222", size="9pt")
+            draw_bar_chart(self.chart, titles, values, [table[m][metric].rank == 1 for m in methods],
+                           f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)")
             return
         # Radar: each metric scaled across methods so that 1 is the best method and 0 the worst.
         names = self.metric_names
         angles = np.linspace(0, 2 * np.pi, len(names), endpoint=False)
         self.chart.getPlotItem().showAxes(False)
         self.chart.setAspectLocked(True)
+        self.chart.enableAutoRange()  # bars set fixed ranges
         for r in (0.25, 0.5, 0.75, 1.0):
             ring = np.append(angles, angles[0])
             self.chart.plot(r * np.cos(ring), r * np.sin(ring), pen=pg.mkPen(200, 200, 200))

@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from .views import BOX_COLOURS
+from .views import BOX_COLOURS, draw_bar_chart
 
 REGIONS = ("whole", "red", "green")
 REGION_TITLES = {"whole": "Whole", "red": "Red box", "green": "Green box"}
@@ -153,10 +153,7 @@ class MetricsPanel(QWidget):
         if not methods:
             self.chart.setTitle("fuse with several methods to compare them here", color="#666", size="9pt")
             return
-        values = np.array([self._by_method[m][metric] for m in methods])
-        brushes = [pg.mkBrush(70, 120, 200) if m != self._current_method else pg.mkBrush(230, 140, 30) for m in methods]
-        self.chart.addItem(pg.BarGraphItem(x=np.arange(len(methods)), height=values, width=0.7, brushes=brushes))
-        self.chart.getAxis("bottom").setTicks([[(i, m) for i, m in enumerate(methods)]])
         spec = self._specs[metric]
-        self.chart.setTitle(f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)", color="#222",
-                            size="9pt")
+        draw_bar_chart(self.chart, methods, [self._by_method[m][metric] for m in methods],
+                       [m == self._current_method for m in methods],
+                       f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)")

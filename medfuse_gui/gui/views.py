@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -60,6 +61,25 @@ class ImageViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+def elide_title(text: str, metrics, width: int) -> str:
+    """``text`` shortened to ``width`` pixels; a title "Name — 12 ms" keeps its suffix and shortens the name."""
+    head, sep, tail = text.rpartition(" — ")
+    if not sep:
+        head, tail = tail, ""
+    tail = sep + tail
+    room = width - metrics.horizontalAdvance(tail)
+    return metrics.elidedText(head, Qt.TextElideMode.ElideRight, max(room, 0)) + tail
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text when narrower than it (``elide_title``); ``text()`` stays whole."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        painter.drawText(rect, self.alignment(), elide_title(self.text(), painter.fontMetrics(), rect.width()))
+
+
 class ImagePanel(QWidget):
     """One column: a title, the main image with both boxes, and the two magnified insets below it."""
 
@@ -71,7 +91,7 @@ class ImagePanel(QWidget):
         super().__init__(parent)
         self.role = role
         self.setAcceptDrops(role in ("anatomical", "functional"))
-        self.title = QLabel(title)
+        self.title = ElidedLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600; padding: 2px;")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # long titles must not widen the grid
@@ -210,3 +230,26 @@ def link_views(panels: list[ImagePanel]) -> None:
     for panel in panels[1:]:
         panel.view.setXLink(first)
         panel.view.setYLink(first)
+
+
+BAR_COLOUR, HIGHLIGHT_COLOUR = (70, 120, 200), (230, 140, 30)
+
+
+def draw_bar_chart(plot: pg.PlotWidget, labels: list[str], values, highlight: list[bool], title: str) -> None:
+    """Horizontal bars, first label on top: method titles stay readable however many methods there are."""
+    values = np.asarray(values, dtype=float)
+    values = np.where(np.isfinite(values), values, 0.0)
+    rows = np.arange(len(labels))[::-1].astype(float)
+    brushes = [pg.mkBrush(*(HIGHLIGHT_COLOUR if h else BAR_COLOUR)) for h in highlight]
+    # negative scores (SCD can be) grow leftwards from zero
+    plot.addItem(pg.BarGraphItem(x0=np.minimum(values, 0.0), y=rows, width=np.abs(values), height=0.7,
+                                 brushes=brushes))
+    plot.getAxis("left").setTicks([[(float(row), label) for row, label in zip(rows, labels)]])
+    plot.getAxis("bottom").setTicks(None)
+    plot.setTitle(title, color="#222", size="9pt")
+    plot.setAspectLocked(False)  # a radar chart may have locked it
+    # at least five rows of height, top-aligned, so one or two methods do not draw slabs
+    span = max(len(labels), 5)
+    plot.setYRange(len(labels) - span - 0.5, len(labels) - 0.5, padding=0)
+    low, high = min(0.0, float(values.min(initial=0.0))), max(0.0, float(values.max(initial=0.0)))
+    plot.setXRange(low, high if high > low else low + 1.0, padding=0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 
 from medfuse_gui import metrics
@@ -92,3 +93,27 @@ def test_radar_chart_draws_one_polygon_per_method(loupe_window):
     loupe.chart_kind.setCurrentText("Radar")
     curves = [c for c in loupe.chart.getPlotItem().listDataItems() if c.name()]
     assert sorted(c.name() for c in curves) == sorted(get_model_info(m).title for m in loupe.selected_methods())
+    view = loupe.chart.getPlotItem().getViewBox()
+    assert view.state["aspectLocked"]
+    loupe.chart_kind.setCurrentText("Bars")  # back to bars: one labelled bar per method, no locked aspect
+    assert not view.state["aspectLocked"]
+    bars = [item for item in view.addedItems if isinstance(item, pg.BarGraphItem)]
+    assert len(bars) == 1 and len(bars[0].opts["y"]) == len(loupe.selected_methods())
+    ticks = loupe.chart.getAxis("left")._tickLevels[0]
+    assert sorted(label for _, label in ticks) == sorted(get_model_info(m).title for m in loupe.selected_methods())
+
+
+def test_long_cell_titles_keep_their_timing_and_fit(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from medfuse_gui.gui.views import ElidedLabel, elide_title
+
+    label = ElidedLabel("Mask-opt + parallel attention — 165 ms")
+    qtbot.addWidget(label)
+    metrics = QFontMetrics(label.font())
+    shown = elide_title(label.text(), metrics, 120)
+    assert shown.endswith(" — 165 ms") and shown.startswith("Mask") and "…" in shown
+    assert metrics.horizontalAdvance(shown) <= 120
+    wide = metrics.horizontalAdvance(label.text()) + 10
+    assert elide_title(label.text(), metrics, wide) == label.text()  # nothing cut when it fits
+    assert elide_title("Anatomical", metrics, wide) == "Anatomical"
