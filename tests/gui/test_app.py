@@ -13,7 +13,7 @@ import numpy as np
 def run_app(tmp_path, *args):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, "-m", "medfuse_gui.app", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "medfuse_gui.gui.app", *args], capture_output=True, text=True,
                           timeout=300, env=env)
 
 

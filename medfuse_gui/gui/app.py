@@ -18,7 +18,7 @@ _IMPORTED = time.perf_counter()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="medfuse-gui", description="MedFuse — multimodal medical image fusion viewer")
     parser.add_argument("--anat", help="anatomical image, DICOM file/folder or NIfTI")
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"medfuse-gui: cannot open {path}: no such file or folder", file=sys.stderr)
             return 1
     if args.method:
-        from .fusion import get_model_info
-        from .io.errors import MedFuseError
+        from ..fusion import get_model_info
+        from ..io.errors import MedFuseError
 
         try:
             get_model_info(args.method)
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setOrganizationName("MedFuse")
     QCoreApplication.setApplicationName("MedFuse")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from .gui.main_window import MainWindow, demo_paths
+    from .main_window import MainWindow, demo_paths
 
     window = MainWindow()
     try:
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def console_main() -> int:
     """The ``medfuse-gui`` entry point: the viewer runs torch in its worker, so it gets the tuned allocator too."""
-    from ._launch import reexec_with_tuned_malloc
+    from .._launch import reexec_with_tuned_malloc
 
-    reexec_with_tuned_malloc("medfuse_gui.app", sys.argv[1:])
+    reexec_with_tuned_malloc("medfuse_gui.gui.app", sys.argv[1:])
     return main()
 
 
