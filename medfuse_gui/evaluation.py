@@ -164,20 +164,17 @@ def quality_bar_markdown(result: EvaluationResult, titles: dict[str, str]) -> st
 
 def training_markdown(methods: list[str]) -> str:
     """How each evaluated network's weights were made, from their manifest records (weights/manifest.json)."""
-    from .fusion.registry import manifest
-
-    entries = manifest()
     rows = []
     for name in methods:
         info = get_model_info(name)
-        if info.kind != "network" or name not in entries:
+        if info.kind != "network" or info.weights is None:
             continue
-        meta = entries[name].meta
+        meta = info.weights.meta
         schedule = meta.get("lr_schedule") or ([[0, meta["lr"]]] if "lr" in meta else [])
         lr = ", ".join(f"{lr:g}" + (f" from step {start}" if start else "") for start, lr in schedule) or "—"
         crop = f"{meta['batch_size']} x {meta['patch_size']}²" if "patch_size" in meta else "—"
-        hours = f"{meta['wall_time_s'] / 60:.0f} min" if "wall_time_s" in meta else "—"
-        rows.append(f"| {info.title} | {meta.get('steps', '—')} | {crop} | {lr} | {hours} | {meta.get('loss', '')} "
+        wall = f"{meta['wall_time_s'] / 60:.0f} min" if "wall_time_s" in meta else "—"
+        rows.append(f"| {info.title} | {meta.get('steps', '—')} | {crop} | {lr} | {wall} | {meta.get('loss', '')} "
                     f"| {meta.get('training_data', '')} |\n")
     if not rows:
         return ""

@@ -549,7 +549,8 @@ class MainWindow(QMainWindow):
         self.current = fused
         info = get_model_info(fused.method)
         # a known weakness of the shipped weights stays visible beside the image it concerns
-        self.panels["fused"].title.setText(f"Fused — {info.title}" + (" — ⚠ known limitation (hover)" if info.caveat else ""))
+        warning = " — ⚠ known limitation (hover)" if info.caveat else ""
+        self.panels["fused"].title.setText(f"Fused — {info.title}{warning}")
         self.panels["fused"].title.setToolTip(info.caveat)
         self.panels["fused"].set_image(fused.fused_rgb_uint8())
         self.time_label.setText(f"{info.title}: {fused.seconds * 1000:.0f} ms")
