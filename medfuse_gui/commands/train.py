@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when present, else CPU)")
     parser.add_argument("--data", default=None, help="Harvard folder with split.csv (default: ../shared/data/harvard)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    parser.add_argument("--init-weights", default=None, metavar="SOURCE",
+                        help="fine-tune: start from 'shipped' (the verified weights/ file) or a .safetensors path")
+    parser.add_argument("--freeze-bn", action="store_true",
+                        help="BatchNorm layers keep their running statistics (eval mode) while training, so the "
+                             "network trained is the one that runs at inference")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
     parser.add_argument("--install", action="store_true",
                         help="after training, copy the weights into weights/ and record them in the manifest")
@@ -39,7 +44,8 @@ def run(args) -> int:
     config = TrainConfig.from_paper(info.name, tasks=args.task, epochs=args.epochs,
                                     steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                                     patch_size=args.patch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-                                    device=args.device, data_root=args.data)
+                                    device=args.device, data_root=args.data, init_weights=args.init_weights,
+                                    freeze_batchnorm=args.freeze_bn or None)
     out = Path(args.out or Path("runs") / info.name)
     total = config.epochs * config.steps_per_epoch
     with tqdm(total=total, unit="step", disable=args.quiet, file=sys.stderr, desc=info.title) as bar:

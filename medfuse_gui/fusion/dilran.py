@@ -21,6 +21,9 @@ from torch import nn
 WIDTH = 64                  # feature channels throughout (paper Sec. 3.3)
 DILATIONS = (1, 3, 5)       # multi-scale dilated convolutions (paper Sec. 3.2)
 FUSION_RULES = ("sfnn", "average")
+# phi of Eq. 4, applied to the per-channel nuclear norms: "max2" is the released code's (and the goldens');
+# "max" is what the paper chose as its "ultimate strategy" (Sec. 4.4: max^2 scored best but looked worse).
+SFNN_PHI = ("max", "max2")
 
 
 def soft_mask(x: torch.Tensor) -> torch.Tensor:
@@ -128,14 +131,18 @@ def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
             torch.set_num_threads(threads)
 
 
-def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor, phi: str = "max2") -> tuple[torch.Tensor, torch.Tensor]:
     """The paper's Softmax Feature Weighted Strategy ("SFNN", Eqs. 3-5), per image: (N,1,1,1) weights.
 
-    S = softmax over channels (Eq. 3); n_c = ||S_c||_* per channel; phi = max over channels, squared
-    (the released code's choice, "SFNN-max^2" of the paper's Table 1): W1 = phi1 / (phi1 + phi2), W2 = 1 - W1.
+    S = softmax over channels (Eq. 3); n_c = ||S_c||_* per channel; phi = max over channels ("max"), or its square
+    ("max2", the released code's choice, "SFNN-max^2" of the paper's Table 1): W1 = phi1 / (phi1 + phi2), W2 = 1 - W1.
     """
-    phi1 = channel_nuclear_norms(torch.softmax(f1, dim=1)).amax(dim=1).square()
-    phi2 = channel_nuclear_norms(torch.softmax(f2, dim=1)).amax(dim=1).square()
+    if phi not in SFNN_PHI:
+        raise ValueError(f"phi must be one of {SFNN_PHI}, not {phi!r}")
+    phi1 = channel_nuclear_norms(torch.softmax(f1, dim=1)).amax(dim=1)
+    phi2 = channel_nuclear_norms(torch.softmax(f2, dim=1)).amax(dim=1)
+    if phi == "max2":
+        phi1, phi2 = phi1.square(), phi2.square()
     w1 = (phi1 / (phi1 + phi2)).to(f1.dtype).view(-1, 1, 1, 1)
     return w1, 1.0 - w1
 
@@ -146,11 +153,14 @@ class DILRANFusion(nn.Module):
     ``forward`` is the training auto-encoder (one image in, its reconstruction out); ``fuse`` is inference.
     """
 
-    def __init__(self, fusion_rule: str = "sfnn"):
+    def __init__(self, fusion_rule: str = "sfnn", phi: str = "max2"):
         super().__init__()
         if fusion_rule not in FUSION_RULES:
             raise ValueError(f"fusion_rule must be one of {FUSION_RULES}, not {fusion_rule!r}")
+        if phi not in SFNN_PHI:
+            raise ValueError(f"phi must be one of {SFNN_PHI}, not {phi!r}")
         self.fusion_rule = fusion_rule
+        self.phi = phi
         self.extractor = FeatureExtractor()
         self.reconstructor = Reconstructor()
 
@@ -160,7 +170,7 @@ class DILRANFusion(nn.Module):
     def fuse_features(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
         if self.fusion_rule == "average":
             return (f1 + f2) / 2
-        w1, w2 = sfnn_weights(f1, f2)
+        w1, w2 = sfnn_weights(f1, f2, self.phi)
         return w1 * f1 + w2 * f2
 
     def fuse(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
@@ -168,8 +178,8 @@ class DILRANFusion(nn.Module):
         return self.reconstructor(fused)
 
 
-def build(fusion_rule: str = "sfnn") -> DILRANFusion:
-    return DILRANFusion(fusion_rule=fusion_rule)
+def build(fusion_rule: str = "sfnn", phi: str = "max2") -> DILRANFusion:
+    return DILRANFusion(fusion_rule=fusion_rule, phi=phi)
 
 
 # --- the authors' released weights ------------------------------------------------------------------------------

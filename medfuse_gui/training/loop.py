@@ -41,6 +41,8 @@ class TrainConfig:
     device: str | None = None          # None: CUDA when present, else CPU (runtime.select_device)
     data_root: str = str(DEFAULT_HARVARD)
     builder_kwargs: dict = field(default_factory=dict)
+    init_weights: str | None = None    # "shipped" (the verified weights/ file) or a .safetensors path: fine-tune it
+    freeze_batchnorm: bool = False     # BatchNorm layers use their running statistics (eval mode) while training
 
     @classmethod
     def from_paper(cls, model: str, **overrides) -> "TrainConfig":
@@ -79,6 +81,48 @@ def _atomic_torch_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def freeze_batchnorm(model: torch.nn.Module) -> int:
+    """Put every BatchNorm layer in eval mode: it normalises with its stored running statistics (which stop
+    updating) while its affine terms keep training. The network trained is then exactly the function that runs at
+    inference; in train mode BatchNorm normalises by each batch's own statistics, and the running averages it is
+    evaluated with can differ from them (DILRAN uses one BatchNorm at two depths, docs/models.md). Returns the number
+    of layers frozen."""
+    frozen = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
+            frozen += 1
+    return frozen
+
+
+def load_initial_weights(model: torch.nn.Module, model_name: str, source: str) -> dict:
+    """Load the weights a fine-tuning run starts from; return their record for the new manifest entry.
+
+    ``source`` is "shipped" (the manifest's file, sha256 verified) or the path of a safetensors file."""
+    from ..fusion.runtime import load_weights
+
+    info = get_model_info(model_name)
+    if source == "shipped":
+        ok, reason = info.availability()
+        if not ok:
+            raise MedFuseError(f"cannot start from the shipped weights: {reason}")
+        load_weights(model, info.weights.path, expected_sha256=info.weights.sha256)
+        return dict(info.weights.meta)
+    path = Path(source)
+    load_weights(model, path, expected_sha256=None)
+    return {"file": str(path), "sha256": sha256_of(path)}
+
+
+def lineage_totals(record: dict) -> tuple[int, float]:
+    """(steps, wall seconds) of a weights record including every run it was fine-tuned from."""
+    steps, wall = int(record.get("steps", 0)), float(record.get("wall_time_s", 0.0))
+    parent = record.get("initialised_from")
+    if isinstance(parent, dict):
+        parent_steps, parent_wall = lineage_totals(parent)
+        steps, wall = steps + parent_steps, wall + parent_wall
+    return steps, wall
+
+
 def code_commit() -> str:
     try:
         root = Path(__file__).resolve().parents[2]
@@ -113,8 +157,14 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
     records = read_split(Path(config.data_root), "train", config.tasks)
     sampler = PatchSampler(records, config.patch_size, seed=config.seed)
     device = select_device(config.device)
-    model = _import(info.builder)(**{**info.builder_kwargs, **config.builder_kwargs}).to(device)
+    model = _import(info.builder)(**{**info.builder_kwargs, **config.builder_kwargs})
+    initialised_from = None
+    if config.init_weights and not (resume and checkpoint_path.exists()):
+        initialised_from = load_initial_weights(model, info.name, config.init_weights)
+    model = model.to(device)
     model.train()
+    if config.freeze_batchnorm and not freeze_batchnorm(model):
+        raise MedFuseError(f"{info.title} has no BatchNorm layers to freeze")
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     epoch, step, wall, history = 0, 0, 0.0, []
     lr_schedule = [[0, config.lr]]     # [first step, learning rate] of every stretch, for the manifest
@@ -130,6 +180,10 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
         torch.set_rng_state(state["torch_rng"])
         epoch, step, wall, history = state["epoch"], state["step"], state["wall_time_s"], state["history"]
         lr_schedule = [list(x) for x in state.get("lr_schedule", [[0, state["config"]["lr"]]])]
+        initialised_from = state.get("initialised_from")
+        if bool(state["config"].get("freeze_batchnorm")) != config.freeze_batchnorm:
+            raise MedFuseError(f"{checkpoint_path} was trained with freeze_batchnorm="
+                               f"{state['config'].get('freeze_batchnorm', False)}: resume it the same way")
         if lr_schedule[-1][1] != config.lr and epoch < config.epochs:
             lr_schedule.append([step, config.lr])
     total_steps = config.epochs * config.steps_per_epoch
@@ -165,17 +219,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False,
         _atomic_torch_save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                             "sampler": sampler.state(), "torch_rng": torch.get_rng_state(), "epoch": epoch,
                             "step": step, "wall_time_s": wall, "history": history, "config": asdict(config),
-                            "lr_schedule": lr_schedule},
+                            "lr_schedule": lr_schedule, "initialised_from": initialised_from},
                            checkpoint_path)
         if max_steps is not None and step >= max_steps:
             break
-    weights = export_weights(model, config, out_dir, epoch, step, wall, history, len(records), lr_schedule, device)
+    weights = export_weights(model, config, out_dir, epoch, step, wall, history, len(records), lr_schedule, device,
+                             initialised_from)
     return TrainResult(out_dir, epoch, step, wall, history[-1] if history else float("nan"), weights)
 
 
 def export_weights(model, config: TrainConfig, out_dir: Path, epochs: int, steps: int, wall: float,
                    history: list[float], n_pairs: int, lr_schedule: list | None = None,
-                   device: torch.device | None = None) -> Path:
+                   device: torch.device | None = None, initialised_from: dict | None = None) -> Path:
     """Write ``<model>.safetensors`` and ``<model>.json`` (its manifest record) into ``out_dir``."""
     from safetensors.torch import save_file
 
@@ -203,6 +258,12 @@ def export_weights(model, config: TrainConfig, out_dir: Path, epochs: int, steps
         "device": (device or torch.device("cpu")).type,
         "torch": torch.__version__,
     }
+    if config.freeze_batchnorm:
+        record["batchnorm"] = "frozen: eval-mode running statistics during training"
+    if initialised_from is not None:
+        record["initialised_from"] = initialised_from   # the whole record of the run this one fine-tuned
+        record["total_steps"], total_wall = lineage_totals(record)
+        record["total_wall_time_s"] = round(total_wall, 1)
     (out_dir / f"{info.name}.json").write_text(json.dumps(record, indent=2))
     return path
 

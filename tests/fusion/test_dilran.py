@@ -80,6 +80,11 @@ def test_sfnn_weights_by_hand():
     w1, w2 = dilran.sfnn_weights(torch.cat([f1, f2]), torch.cat([f2, f1]))
     torch.testing.assert_close(w1.flatten(), torch.tensor([9 / 13, 4 / 13]))
     torch.testing.assert_close(w2.flatten(), torch.tensor([4 / 13, 9 / 13]))
+    # phi = max, the paper's final choice (Sec. 4.4): w1 = 1.5 / (1.5 + 1) = 3/5
+    w1, _ = dilran.sfnn_weights(f1, f2, phi="max")
+    torch.testing.assert_close(w1.flatten(), torch.tensor([3 / 5]))
+    with pytest.raises(ValueError, match="phi"):
+        dilran.sfnn_weights(f1, f2, phi="mean")
 
 
 def test_sfnn_leaves_the_thread_count_alone(net):

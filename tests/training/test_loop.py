@@ -76,3 +76,35 @@ def test_train_resume_export_install(tmp_path, monkeypatch, shared):
         assert "missing" in get_model_info("mask-pa").availability()[1]
     finally:
         registry.manifest.cache_clear()
+
+
+def test_fine_tune_shipped_weights_with_frozen_batchnorm(tmp_path, shared):
+    """--init-weights shipped --freeze-bn: starts from the verified file, trains every parameter but leaves the
+    BatchNorm statistics as they were, and records the run it started from in the new manifest record."""
+    shipped = get_model("mmif-net").module.state_dict()
+    config = loop.TrainConfig(model="mmif-net", init_weights="shipped", freeze_batchnorm=True,
+                              **{**SMOKE, "epochs": 1, "lr": 1e-3})
+    result = loop.train(config, tmp_path / "run")
+    tuned = get_model("mmif-net", weights=result.weights_file).module.state_dict()
+    statistics = [k for k in shipped if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    learned = [k for k in shipped if k not in statistics]
+    assert statistics and learned
+    for key in statistics:
+        torch.testing.assert_close(tuned[key], shipped[key], rtol=0, atol=0)
+    assert any(not torch.equal(tuned[k], shipped[k]) for k in learned if k.endswith("weight"))
+    record = json.loads((tmp_path / "run" / "mmif-net.json").read_text())
+    parent = get_model_info("mmif-net").weights.meta
+    assert record["initialised_from"]["sha256"] == parent["sha256"]
+    assert record["batchnorm"].startswith("frozen")
+    assert record["total_steps"] == 1 + loop.lineage_totals(parent)[0]
+
+    # a resumed run must keep the BatchNorm mode it was trained with
+    config.epochs, config.freeze_batchnorm = 2, False
+    with pytest.raises(MedFuseError, match="freeze_batchnorm"):
+        loop.train(config, tmp_path / "run", resume=True)
+
+
+def test_freeze_batchnorm_refuses_a_network_without_batchnorm(tmp_path, shared):
+    config = loop.TrainConfig(model="mask-pa", freeze_batchnorm=True, **SMOKE)
+    with pytest.raises(MedFuseError, match="no BatchNorm"):
+        loop.train(config, tmp_path / "run")
