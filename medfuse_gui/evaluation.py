@@ -162,19 +162,36 @@ def quality_bar_markdown(result: EvaluationResult, titles: dict[str, str]) -> st
     return "".join(lines)
 
 
+def _training_stages(meta: dict) -> list[dict]:
+    """A weights record and the records it was fine-tuned from, oldest first."""
+    parent = meta.get("initialised_from")
+    return (_training_stages(parent) if isinstance(parent, dict) else []) + [meta]
+
+
+def _stage_text(meta: dict) -> tuple[str, str, str]:
+    """(steps, batch x patch, lr) of one training run."""
+    schedule = meta.get("lr_schedule") or ([[0, meta["lr"]]] if "lr" in meta else [])
+    lr = ", ".join(f"{lr:g}" + (f" from step {start}" if start else "") for start, lr in schedule) or "—"
+    crop = f"{meta['batch_size']} x {meta['patch_size']}²" if "patch_size" in meta else "—"
+    steps = str(meta.get("steps", "—")) + (" (BatchNorm frozen)" if meta.get("batchnorm", "").startswith("frozen")
+                                           else "")
+    return steps, crop, lr
+
+
 def training_markdown(methods: list[str]) -> str:
-    """How each evaluated network's weights were made, from their manifest records (weights/manifest.json)."""
+    """How each evaluated network's weights were made, from their manifest records (weights/manifest.json); a
+    fine-tuned network lists each run it went through, oldest first, joined by "then"."""
     rows = []
     for name in methods:
         info = get_model_info(name)
         if info.kind != "network" or info.weights is None:
             continue
         meta = info.weights.meta
-        schedule = meta.get("lr_schedule") or ([[0, meta["lr"]]] if "lr" in meta else [])
-        lr = ", ".join(f"{lr:g}" + (f" from step {start}" if start else "") for start, lr in schedule) or "—"
-        crop = f"{meta['batch_size']} x {meta['patch_size']}²" if "patch_size" in meta else "—"
-        wall = f"{meta['wall_time_s'] / 60:.0f} min" if "wall_time_s" in meta else "—"
-        rows.append(f"| {info.title} | {meta.get('steps', '—')} | {crop} | {lr} | {wall} | {meta.get('loss', '')} "
+        stages = [_stage_text(stage) for stage in _training_stages(meta)]
+        steps, crop, lr = (" then ".join(column) for column in zip(*stages))
+        wall_s = sum(float(stage.get("wall_time_s", 0)) for stage in _training_stages(meta))
+        wall = f"{wall_s / 60:.0f} min" if wall_s else "—"
+        rows.append(f"| {info.title} | {steps} | {crop} | {lr} | {wall} | {meta.get('loss', '')} "
                     f"| {meta.get('training_data', '')} |\n")
     if not rows:
         return ""

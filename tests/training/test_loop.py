@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import pytest
 
+from medfuse_gui import evaluation
 from medfuse_gui.fusion import get_model, get_model_info, registry
 from medfuse_gui.io.errors import MedFuseError
 from medfuse_gui.training import loop
@@ -78,7 +79,7 @@ def test_train_resume_export_install(tmp_path, monkeypatch, shared):
         registry.manifest.cache_clear()
 
 
-def test_fine_tune_shipped_weights_with_frozen_batchnorm(tmp_path, shared):
+def test_fine_tune_shipped_weights_with_frozen_batchnorm(tmp_path, monkeypatch, shared):
     """--init-weights shipped --freeze-bn: starts from the verified file, trains every parameter but leaves the
     BatchNorm statistics as they were, and records the run it started from in the new manifest record."""
     shipped = get_model("mmif-net").module.state_dict()
@@ -97,6 +98,18 @@ def test_fine_tune_shipped_weights_with_frozen_batchnorm(tmp_path, shared):
     assert record["initialised_from"]["sha256"] == parent["sha256"]
     assert record["batchnorm"].startswith("frozen")
     assert record["total_steps"] == 1 + loop.lineage_totals(parent)[0]
+
+    # installed, the results page's training table lists both runs, oldest first
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(loop, "WEIGHTS_DIR", tmp_path / "weights")
+    registry.manifest.cache_clear()
+    try:
+        loop.install_weights(tmp_path / "run", "mmif-net")
+        row = [line for line in evaluation.training_markdown(["mmif-net"]).splitlines() if "| MMIF-Net |" in line]
+        earlier = " then ".join(evaluation._stage_text(stage)[0] for stage in evaluation._training_stages(parent))
+        assert len(row) == 1 and f"| {earlier} then 1 (BatchNorm frozen) |" in row[0]
+    finally:
+        registry.manifest.cache_clear()
 
     # a resumed run must keep the BatchNorm mode it was trained with
     config.epochs, config.freeze_batchnorm = 2, False
