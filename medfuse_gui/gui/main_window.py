@@ -808,11 +808,14 @@ class MainWindow(QMainWindow):
             self.progress.setValue(done)
             self.set_message(f"Fusing volume: slice {done} / {total}…")
 
+    def _end_volume_job(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._volume_job = None
+
     def _on_finished(self, job: Job) -> None:
         if job.kind == "fuse-volume":
-            self.progress.setVisible(False)
-            self.cancel_button.setVisible(False)
-            self._volume_job = None
+            self._end_volume_job()
         elif job.kind == "fuse" and self._volume_job is None and self._fuse_job is None:
             self.progress.setVisible(False)
 
@@ -822,6 +825,7 @@ class MainWindow(QMainWindow):
             self.device_label.setText(f"Device: {result}")
             self.deviceReady.emit(result)
         elif job.kind == "fuse-volume":
+            self._end_volume_job()   # before volumeExported: listeners see the window idle, not the finished signal
             self.set_message(f"Exported {len(result)} file(s): {result[0] if len(result) == 1 else result[0].parent}")
             self.volumeExported.emit(result)
         elif job.kind.startswith("load-"):
