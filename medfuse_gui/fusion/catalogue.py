@@ -34,14 +34,14 @@ register(MethodInfo(
     "medfuse_gui.fusion.dilran:build",
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
-    pad_multiple=2))
+    pad_multiple=2, builder_kwargs={"phi": "max"}))  # SFNN-max: the paper's final choice (Sec. 4.4)
 register(MethodInfo(
     "dilran-authors", "DILRAN (authors' weights)", "network",
     "DILRAN with the weights released by its authors (trained on Harvard CT-MRI), for fidelity checks",
     "medfuse_gui.fusion.dilran:build",
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
-    pad_multiple=2))
+    pad_multiple=2, builder_kwargs={"phi": "max2"}))  # SFNN-max^2: their released code, as their goldens
 register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",

@@ -124,6 +124,19 @@ def test_authors_weights_reproduce_their_code(name, shared, reference, authors_s
         np.testing.assert_allclose(output[0, 0].numpy(), golden[f"{name}:{rule}"], rtol=0, atol=1e-4, err_msg=rule)
 
 
+def test_registry_entries_choose_their_sfnn_rule(shared, reference):
+    """`dilran-authors` runs the released code's SFNN-max^2 and reproduces its golden through the registry (the
+    runtime clamps to [0, 1]); our `dilran` runs SFNN-max, the paper's final choice (Sec. 4.4)."""
+    assert get_model("dilran").module.phi == "max"
+    authors = get_model("dilran-authors", device="cpu")
+    assert authors.module.phi == "max2"
+    name = GOLDEN_PAIRS[0]
+    golden = np.load(reference / "golden.npz")[f"{name}:SFNN"]
+    ct = read_unit(shared / "data" / "harvard" / "CT-MRI" / "CT" / name)[0, 0].numpy()
+    mri = read_unit(shared / "data" / "harvard" / "CT-MRI" / "MRI" / name)[0, 0].numpy()
+    np.testing.assert_allclose(authors.fuse(mri, ct), np.clip(golden, 0, 1), rtol=0, atol=1e-4)
+
+
 def test_shipped_weights_are_the_converted_authors_weights(authors_state, spect_unit):
     shipped = load_file(str(AUTHORS_WEIGHTS))
     assert shipped.keys() == authors_state.keys()
