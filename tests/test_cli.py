@@ -137,3 +137,7 @@ def test_train_command_smoke(tmp_path, shared):
                  "--batch-size", "2", "--patch-size", "32", "--out", str(run), "--quiet"]) == 0
     assert (run / "mask-pa.safetensors").is_file() and (run / "checkpoint.pt").is_file()
     assert main(["train", "--model", "average", "--out", str(tmp_path / "x"), "--quiet"]) == 1  # not trainable
+    # --freeze-bn on a network without BatchNorm: one line, status 1, nothing trained
+    assert main(["train", "--model", "mask-pa", "--freeze-bn", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--batch-size", "2", "--patch-size", "32", "--out", str(tmp_path / "y"), "--quiet"]) == 1
+    assert not (tmp_path / "y" / "checkpoint.pt").exists()
