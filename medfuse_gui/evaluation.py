@@ -14,6 +14,7 @@ import numpy as np
 
 from . import colour, figures, metrics, report
 from .fusion import get_model, get_model_info, list_models
+from .fusion.registry import training_stages
 from .pipeline import Cancelled
 from .training.data import PairRecord, read_split
 
@@ -162,12 +163,6 @@ def quality_bar_markdown(result: EvaluationResult, titles: dict[str, str]) -> st
     return "".join(lines)
 
 
-def _training_stages(meta: dict) -> list[dict]:
-    """A weights record and the records it was fine-tuned from, oldest first."""
-    parent = meta.get("initialised_from")
-    return (_training_stages(parent) if isinstance(parent, dict) else []) + [meta]
-
-
 def _stage_text(meta: dict) -> tuple[str, str, str]:
     """(steps, batch x patch, lr) of one training run."""
     schedule = meta.get("lr_schedule") or ([[0, meta["lr"]]] if "lr" in meta else [])
@@ -187,9 +182,9 @@ def training_markdown(methods: list[str]) -> str:
         if info.kind != "network" or info.weights is None:
             continue
         meta = info.weights.meta
-        stages = [_stage_text(stage) for stage in _training_stages(meta)]
-        steps, crop, lr = (" then ".join(column) for column in zip(*stages))
-        wall_s = sum(float(stage.get("wall_time_s", 0)) for stage in _training_stages(meta))
+        stages = training_stages(meta)
+        steps, crop, lr = (" then ".join(column) for column in zip(*map(_stage_text, stages)))
+        wall_s = sum(float(stage.get("wall_time_s", 0)) for stage in stages)
         wall = f"{wall_s / 60:.0f} min" if wall_s else "—"
         rows.append(f"| {info.title} | {steps} | {crop} | {lr} | {wall} | {meta.get('loss', '')} "
                     f"| {meta.get('training_data', '')} |\n")

@@ -172,6 +172,12 @@ def get_model(name: str, weights: str | Path | None = "default", device: str | N
     return NetworkFuser(info, module, select_device(device))
 
 
+def training_stages(record: dict) -> list[dict]:
+    """A weights record and the records of the runs it was fine-tuned from (``initialised_from``), oldest first."""
+    parent = record.get("initialised_from")
+    return (training_stages(parent) if isinstance(parent, dict) else []) + [record]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from ..fusion.runtime import select_device
-from ..fusion.registry import WEIGHTS_DIR, MANIFEST_NAME, get_model_info, manifest, sha256_of, _import
+from ..fusion.registry import (WEIGHTS_DIR, MANIFEST_NAME, get_model_info, manifest, sha256_of, training_stages,
+                               _import)
 from ..io.errors import MedFuseError
 from ..pipeline import Cancelled
 from .data import DEFAULT_HARVARD, PatchSampler, read_split
@@ -115,12 +116,8 @@ def load_initial_weights(model: torch.nn.Module, model_name: str, source: str) -
 
 def lineage_totals(record: dict) -> tuple[int, float]:
     """(steps, wall seconds) of a weights record including every run it was fine-tuned from."""
-    steps, wall = int(record.get("steps", 0)), float(record.get("wall_time_s", 0.0))
-    parent = record.get("initialised_from")
-    if isinstance(parent, dict):
-        parent_steps, parent_wall = lineage_totals(parent)
-        steps, wall = steps + parent_steps, wall + parent_wall
-    return steps, wall
+    stages = training_stages(record)
+    return (sum(int(r.get("steps", 0)) for r in stages), sum(float(r.get("wall_time_s", 0.0)) for r in stages))
 
 
 def code_commit() -> str:

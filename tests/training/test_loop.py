@@ -106,7 +106,7 @@ def test_fine_tune_shipped_weights_with_frozen_batchnorm(tmp_path, monkeypatch, 
     try:
         loop.install_weights(tmp_path / "run", "mmif-net")
         row = [line for line in evaluation.training_markdown(["mmif-net"]).splitlines() if "| MMIF-Net |" in line]
-        earlier = " then ".join(evaluation._stage_text(stage)[0] for stage in evaluation._training_stages(parent))
+        earlier = " then ".join(evaluation._stage_text(stage)[0] for stage in registry.training_stages(parent))
         assert len(row) == 1 and f"| {earlier} then 1 (BatchNorm frozen) |" in row[0]
     finally:
         registry.manifest.cache_clear()
