@@ -133,6 +133,7 @@ class FusedSlice:
     fused_luma: np.ndarray   # (H, W) float32 [0,1]
     fused_rgb: np.ndarray    # (H, W, 3) float32 [0,1]
     seconds: float
+    params: object = None    # the exact parameters it was computed from (the viewer's FusionKey)
 
     def fused_rgb_uint8(self) -> np.ndarray:
         return colour.to_uint8(self.fused_rgb)
