@@ -37,7 +37,8 @@ def reorient_for_display(volume: Volume) -> Volume:
     zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return Volume(pixels=pixels, modality=volume.modality, spacing=(zooms[2], zooms[1], zooms[0]), affine=affine,
                   source=volume.source, geometry_known=True, window=volume.window,
-                  frame_of_reference=volume.frame_of_reference, meta=dict(volume.meta, reoriented_from="".join(
+                  frame_of_reference=volume.frame_of_reference, unit=volume.unit, quantity=volume.quantity,
+                  suv=volume.suv, meta=dict(volume.meta, reoriented_from="".join(
                       ornt.aff2axcodes(volume.affine))))
 
 
@@ -135,5 +136,6 @@ def align(functional: Volume, anatomical: Volume) -> Alignment:
     resampled = Volume(pixels=pixels, modality=functional.modality, spacing=anatomical.spacing,
                        affine=anatomical.affine, source=functional.source,
                        geometry_known=anatomical.geometry_known, window=functional.window,
-                       frame_of_reference=anatomical.frame_of_reference, meta=dict(functional.meta, resampled=method))
+                       frame_of_reference=anatomical.frame_of_reference, unit=functional.unit,
+                       quantity=functional.quantity, suv=functional.suv, meta=dict(functional.meta, resampled=method))
     return Alignment(volume=resampled, warnings=warnings, method=method)

@@ -20,6 +20,9 @@ class Volume:
     (nibabel's convention; DICOM's LPS is converted on load). ``spacing`` is ``(slice, row, col)`` in mm.
     ``geometry_known`` is False for plain raster images, whose affine is a unit-spacing placeholder.
     ``window`` is the default display/fusion intensity window (low, high) in pixel units.
+    ``unit`` is the physical unit of the pixel values ("HU", "Bq/mL", "a.u." ...) and ``quantity`` what they measure
+    (filled from the unit when left empty). ``suv`` is, for PET, the series' SUV factor (``io.suv.SUVFactor``) or
+    why there is none (``io.suv.SUVUnavailable``); None for other images.
     """
 
     pixels: np.ndarray
@@ -31,6 +34,9 @@ class Volume:
     window: tuple[float, float] | None = None
     frame_of_reference: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    unit: str = "a.u."
+    quantity: str = ""
+    suv: Any = None
 
     def __post_init__(self) -> None:
         px = np.asarray(self.pixels)
@@ -45,6 +51,15 @@ class Volume:
         self.spacing = tuple(float(s) for s in self.spacing)
         if self.window is None:
             self.window = default_window(px)
+        if not self.quantity:
+            from .units import quantity_of
+
+            self.quantity = "colour rendering" if px.ndim == 4 else quantity_of(self.unit)
+
+    @property
+    def suv_factor(self):
+        """The SUV factor (SUV per pixel unit) when this series has a valid one, else None."""
+        return self.suv if getattr(self.suv, "available", False) else None
 
     @property
     def is_rgb(self) -> bool:
