@@ -18,6 +18,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 
 from .errors import LoadError, MixedSeriesError
+from .suv import suv_factor
+from .units import dicom_unit
 from .volume import Volume
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -132,7 +134,8 @@ def _affine(position: np.ndarray, row_dir: np.ndarray, col_dir: np.ndarray, row_
 def _common_meta(ds: pydicom.Dataset) -> dict:
     keep = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate", "StudyTime",
             "StudyID", "StudyDescription", "AccessionNumber", "ReferringPhysicianName", "SeriesInstanceUID",
-            "SeriesDescription", "SeriesNumber", "Modality", "FrameOfReferenceUID", "Units", "Manufacturer")
+            "SeriesDescription", "SeriesNumber", "Modality", "FrameOfReferenceUID", "Units", "Manufacturer",
+            "ManufacturerModelName", "BodyPartExamined", "PatientWeight", "DecayCorrection")
     meta = {"format": "dicom"}
     for key in keep:
         if key in ds:
@@ -189,10 +192,20 @@ def load_dicom_file(path: str | Path) -> Volume:
         orientation, spacing = _orientation(ds), _pixel_spacing(ds)
         ipp = ds.get("ImagePositionPatient")
         positions = np.array([[float(v) for v in ipp]]) if ipp is not None and len(ipp) == 3 else None
-    return _assemble(path, pixels, ds, positions, orientation, spacing, meta)
+    return _assemble(path, pixels, ds, positions, orientation, spacing, meta, _series_suv([ds]))
 
 
-def _assemble(path: Path, pixels: np.ndarray, ds: pydicom.Dataset, positions, orientation, spacing, meta) -> Volume:
+def _series_suv(datasets: list[pydicom.Dataset]):
+    """SUV factor (or why none) of a PET series, or of a SPECT series in Bq/mL; None for other modalities."""
+    first = datasets[0]
+    modality = str(first.get("Modality", "")).upper()
+    if modality == "PT" or (modality == "NM" and str(first.get("Units", "")).upper() == "BQML"):
+        return suv_factor(datasets)
+    return None
+
+
+def _assemble(path: Path, pixels: np.ndarray, ds: pydicom.Dataset, positions, orientation, spacing, meta,
+              suv=None) -> Volume:
     n = pixels.shape[0]
     known = positions is not None and orientation is not None and spacing is not None
     if known:
@@ -230,7 +243,9 @@ def _assemble(path: Path, pixels: np.ndarray, ds: pydicom.Dataset, positions, or
         geometry_known=known,
         window=_window(ds) if pixels.ndim == 3 else None,
         frame_of_reference=str(ds.get("FrameOfReferenceUID")) if "FrameOfReferenceUID" in ds else None,
-        meta=meta,
+        meta=dict(meta, file_affine=affine.tolist()),
+        unit=dicom_unit(ds) if pixels.ndim == 3 else "a.u.",
+        suv=suv,
     )
 
 
@@ -291,4 +306,4 @@ def load_dicom_series(folder: str | Path, series_uid: str | None = None) -> Volu
         pixels = pixels[order]
     meta = _common_meta(first)
     meta["files"] = len(items)
-    return _assemble(folder, pixels, first, positions, orientation, spacing, meta)
+    return _assemble(folder, pixels, first, positions, orientation, spacing, meta, _series_suv(datasets))

@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 
 from .errors import LoadError
+from .units import header_text, nifti_space_time_units, nifti_unit
 from .volume import Volume
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -70,6 +71,15 @@ def load_nifti(path: str | Path) -> Volume:
     zooms = [float(z) for z in header.get_zooms()[:3]] + [1.0] * (3 - len(header.get_zooms()[:3]))
     if not known:
         meta["warning"] = "no sform/qform: world geometry unknown, voxel sizes used on an arbitrary origin"
+    space_unit, time_unit = nifti_space_time_units(header)
+    meta["space_unit"] = space_unit or "unknown (mm assumed)"
+    if time_unit:
+        meta["time_unit"] = time_unit
+    if space_unit not in (None, "mm"):
+        meta["warning"] = f"xyzt_units says {space_unit}, not mm: world coordinates are shown as if they were mm"
+    description = header_text(header, "descrip")
+    if description:
+        meta["descrip"] = description
     if pixels.ndim == 3 and np.issubdtype(pixels.dtype, np.floating) and not np.all(np.isfinite(pixels)):
         pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
         meta["warning"] = "non-finite voxels (NaN/Inf) set to 0"
@@ -80,5 +90,7 @@ def load_nifti(path: str | Path) -> Volume:
         affine=np.asarray(image.affine, dtype=float),
         source=str(path),
         geometry_known=known,
-        meta=meta,
+        meta=dict(meta, file_affine=np.asarray(image.affine, dtype=float).tolist()),
+        unit="a.u." if pixels.ndim == 4 else nifti_unit(header),
     )
+

@@ -59,4 +59,5 @@ def load_raster(path: str | Path) -> Volume:
         source=str(path),
         geometry_known=False,
         meta={"format": path.suffix.lower().lstrip("."), "bit_depth": 16 if image.dtype == np.uint16 else 8},
+        unit="a.u.",  # a raster file stores display grey levels or colours, no physical unit
     )

@@ -70,17 +70,21 @@ def dicom_unit(dataset) -> str:
 def nifti_unit(header) -> str:
     """Intensity unit named by a NIfTI header's intent_name, descrip or aux_file; 'a.u.' when none names one."""
     for field in ("intent_name", "descrip", "aux_file"):
-        try:
-            raw = header[field]
-        except (KeyError, ValueError):
-            continue
-        text = raw.item() if hasattr(raw, "item") else raw
-        text = text.decode("latin-1", "replace") if isinstance(text, bytes) else str(text)
-        text = text.strip("\x00 ")
+        text = header_text(header, field)
         for pattern, unit in _NIFTI_UNIT_PATTERNS:
             if pattern.search(text):
                 return unit
     return ARBITRARY
+
+
+def header_text(header, key: str) -> str:
+    """A NIfTI header's text field (bytes, NUL-padded) as a str; '' when absent."""
+    try:
+        raw = header[key]
+    except (KeyError, ValueError):
+        return ""
+    raw = raw.item() if hasattr(raw, "item") else raw
+    return (raw.decode("latin-1", "replace") if isinstance(raw, bytes) else str(raw)).strip("\x00 ")
 
 
 def nifti_space_time_units(header) -> tuple[str | None, str | None]:
