@@ -8,6 +8,8 @@ All arrays here are float32 in [0, 1]; chroma is centred on 0.5 (YCbCr) or 0 (YI
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # ITU-R BT.601 full range (JPEG / OpenCV / PIL "YCbCr"), on [0, 1] values; chroma offset 0.5.
@@ -72,23 +74,72 @@ _CONTROL_POINTS: dict[str, list[tuple[float, float, float, float]]] = {
             (0.6, 0.6, 1.0, 0.0), (0.75, 1.0, 0.8, 0.0), (0.88, 1.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0)],
     "gray": [(0.0, 0.0, 0.0, 0.0), (1.0, 1.0, 1.0, 1.0)],
 }
-COLORMAPS = tuple(_CONTROL_POINTS)
+# Maps nuclear medicine uses, sampled from matplotlib's catalogue (its 256-entry tables, not copies): MedFuse name ->
+# matplotlib name. gist_heat is the "hot metal" / "hot iron" of PET consoles (black, red, orange, yellow, white);
+# nipy_spectral the rainbow PET map (black, violet, blue, green, yellow, red, light grey); inferno and viridis are
+# perceptually uniform (lightness rises evenly, readable in grey print and by colour-blind readers).
+_MATPLOTLIB_MAPS = {"hot-metal": "gist_heat", "spectral": "nipy_spectral", "inferno": "inferno", "viridis": "viridis"}
+COLORMAPS = tuple(_CONTROL_POINTS) + tuple(_MATPLOTLIB_MAPS)
+COLORMAP_TITLES = {
+    "hot": "Hot", "pet": "PET rainbow", "gray": "Gray", "hot-metal": "Hot metal (hot iron)",
+    "spectral": "Spectral (rainbow)", "inferno": "Inferno (uniform)", "viridis": "Viridis (uniform)",
+}
 DEFAULT_COLORMAP = "hot"
 
 
+@functools.lru_cache(maxsize=32)
+def _lut(name: str, size: int) -> np.ndarray:
+    if name in _MATPLOTLIB_MAPS:
+        from matplotlib import colormaps  # ~0.4 s on first use; the colour maps module needs no backend
+
+        table = colormaps[_MATPLOTLIB_MAPS[name]](np.linspace(0.0, 1.0, size))[:, :3]
+    else:
+        points = np.array(_CONTROL_POINTS[name], dtype=np.float64)
+        x = np.linspace(0.0, 1.0, size)
+        table = np.stack([np.interp(x, points[:, 0], points[:, c]) for c in (1, 2, 3)], axis=-1)
+    lut = np.clip(np.rint(table * 255.0), 0, 255).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut
+
+
 def colormap_lut(name: str, size: int = 256) -> np.ndarray:
-    """(size, 3) uint8 lookup table of a named colormap."""
-    if name not in _CONTROL_POINTS:
+    """(size, 3) uint8 lookup table of a named colormap (read-only, shared)."""
+    if name not in COLORMAPS:
         raise KeyError(f"unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
-    points = np.array(_CONTROL_POINTS[name], dtype=np.float64)
-    x = np.linspace(0.0, 1.0, size)
-    channels = [np.interp(x, points[:, 0], points[:, c]) for c in (1, 2, 3)]
-    return np.clip(np.rint(np.stack(channels, axis=-1) * 255.0), 0, 255).astype(np.uint8)
+    return _lut(name, int(size))
+
+
+def colour_bar(name: str, length: int = 256, thickness: int = 16, vertical: bool = True) -> np.ndarray:
+    """A colour-bar image of a colormap, (length, thickness, 3) uint8 with the window's top at row 0 when vertical,
+    (thickness, length, 3) with the low end at column 0 otherwise."""
+    lut = np.asarray(colormap_lut(name, length))
+    if vertical:
+        return np.ascontiguousarray(np.repeat(lut[::-1, None, :], thickness, axis=1))
+    return np.ascontiguousarray(np.repeat(lut[None, :, :], thickness, axis=0))
+
+
+def colour_bar_ticks(window: tuple[float, float], count: int = 5) -> list[tuple[float, float]]:
+    """Round tick values inside a window, as (fraction along the bar from the low end, value)."""
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = float(window[0]), float(window[1])
+    if not high > low:
+        return [(0.0, low)]
+    values = MaxNLocator(nbins=max(1, count), steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    span = high - low
+    return [((v - low) / span, float(v)) for v in values if low - 1e-9 * span <= v <= high + 1e-9 * span]
+
+
+@functools.lru_cache(maxsize=32)
+def _unit_lut(name: str) -> np.ndarray:
+    lut = colormap_lut(name).astype(np.float32) / np.float32(255.0)
+    lut.setflags(write=False)
+    return lut
 
 
 def apply_colormap(gray_unit: np.ndarray, name: str = DEFAULT_COLORMAP) -> np.ndarray:
     """Gray [0,1] -> RGB float [0,1] through a 256-entry colormap."""
-    lut = colormap_lut(name).astype(np.float32) / np.float32(255.0)
+    lut = _unit_lut(name)
     index = np.clip(np.rint(np.asarray(gray_unit, dtype=np.float32) * 255.0), 0, 255).astype(np.intp)
     return lut[index]
 
