@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 demo: $(STAMP)
+	@sh packaging/check-xcb.sh $(VENV)/bin/python
 	$(VENV)/bin/medfuse-gui --demo
 
 test: $(STAMP)
