@@ -318,3 +318,25 @@ def require_suv_factor(datasets: Iterable) -> SUVFactor:
     if not result.available:
         raise SUVError(f"no SUV for this series: {result.reason}")
     return result
+
+
+# --- windows and colour bars in SUV ---------------------------------------------------------------------------------
+
+SUV_WINDOW_PRESETS = ((0.0, 5.0), (0.0, 10.0), (0.0, 15.0))   # as PET/CT consoles offer them
+
+
+def display_scale(volume) -> tuple[float, str]:
+    """(multiplier, unit) that turns the volume's pixel values into what a window or colour bar shows: SUV for a
+    series with a valid SUV factor, else the pixel unit itself."""
+    factor = getattr(volume, "suv_factor", None)
+    if factor is not None:
+        return factor.factor, "SUV"
+    return 1.0, volume.unit
+
+
+def suv_window_presets(volume) -> list[tuple[str, tuple[float, float]]]:
+    """('SUV 0-5', pixel window) for each preset; empty without a valid SUV factor."""
+    factor = getattr(volume, "suv_factor", None)
+    if factor is None:
+        return []
+    return [(f"SUV {low:g}-{high:g}", (factor.from_suv(low), factor.from_suv(high))) for low, high in SUV_WINDOW_PRESETS]

@@ -122,3 +122,14 @@ def test_factor_from_inputs_matches_the_formula_and_converts_windows_both_ways()
     np.testing.assert_allclose(factor.to_suv(window_bqml), [0.0, 5.0])
     labels = dict(factor.inputs())
     assert labels["Patient weight"] == "80 kg" and labels["Injected dose"] == "250.00 MBq"
+
+
+def test_windows_and_colour_bars_read_in_suv_only_with_a_valid_factor(tmp_path):
+    write_pet_series(tmp_path / "ok", decay_correction="ADMIN")
+    write_pet_series(tmp_path / "noweight", weight_kg=None)
+    pet, refused = io.load(tmp_path / "ok"), io.load(tmp_path / "noweight")
+    assert suvmod.display_scale(pet) == (pytest.approx(72500 / 370e6), "SUV")
+    assert suvmod.display_scale(refused) == (1.0, "Bq/mL")
+    presets = dict(suvmod.suv_window_presets(pet))
+    np.testing.assert_allclose(presets["SUV 0-5"], (0.0, 5.0 * 370e6 / 72500))
+    assert suvmod.suv_window_presets(refused) == []
