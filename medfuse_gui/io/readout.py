@@ -41,12 +41,26 @@ class Readout:
             text += f" = SUV {self.suv:.2f}"
         return text
 
+    def position_text(self) -> str:
+        """'RAS (12.0, -30.5, 4.0) mm · LPS (-12.0, 30.5, 4.0) mm · voxel (41, 70, 0)', labelled for DICOM users."""
+        index = ", ".join(str(v) for v in self.index)
+        if not self.geometry_known:
+            return f"pixel ({index}) (no world geometry)"
+        ras = ", ".join(_mm(v) for v in self.world_ras)
+        lps = ", ".join(_mm(v) for v in self.world_lps)
+        return f"RAS ({ras}) mm · LPS ({lps}) mm · voxel ({index})"
+
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
         for key in ("world_ras", "world_lps", "voxel", "index", "file_index", "value"):
             if isinstance(out[key], tuple):
                 out[key] = list(out[key])
         return out
+
+
+def _mm(value: float) -> str:
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
 
 
 def _nearest(voxel: np.ndarray) -> tuple[int, int, int]:

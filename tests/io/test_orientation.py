@@ -75,3 +75,4 @@ def test_readout_gives_world_in_both_conventions(tmp_path):
     reading = read_value(volume, [0.0, 4.0, 6.0])   # voxel (0, 2, 2) of the RAS file: the marker
     assert reading.value == 100.0 and reading.file_index == (0, 2, 2)
     np.testing.assert_array_equal(reading.world_lps, [0.0, -4.0, 6.0])
+    assert reading.position_text() == "RAS (0.0, 4.0, 6.0) mm · LPS (0.0, -4.0, 6.0) mm · voxel (5, 2, 2)"
