@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -104,3 +105,14 @@ def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "outside CT_small.dcm" in err
     code, _, err = _run(capsys, tmp_path / "missing.nii")
     assert code == 1 and err.strip().startswith("medfuse info: cannot open") and "Traceback" not in err
+
+
+def test_png_has_no_world_so_the_point_is_read_as_pixels(capsys):
+    import cv2
+
+    path = Path(__file__).resolve().parents[1] / "resources" / "demo" / "spect-mri" / "SPECT" / "11017.png"
+
+    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    code, out, _ = _run(capsys, path, "--at", 100, 120, 0)
+    assert code == 0 and "no world geometry, read as (col, row, slice) pixels" in out
+    assert "RGB ({}, {}, {})".format(*rgb[120, 100]) in out and "Orientation         — (no world geometry)" in out

@@ -61,8 +61,10 @@ def run(args) -> int:
         print(f"  {label:<{width}}  {text}")
     if at is not None:
         ras, lps = at["world_ras"], at["world_lps"]
-        print(f"At RAS ({ras[0]:g}, {ras[1]:g}, {ras[2]:g}) mm = LPS ({lps[0]:g}, {lps[1]:g}, {lps[2]:g}) mm"
-              + ("" if at["geometry_known"] else " (no world geometry: pixel coordinates)"))
+        if at["geometry_known"]:
+            print(f"At RAS ({ras[0]:g}, {ras[1]:g}, {ras[2]:g}) mm = LPS ({lps[0]:g}, {lps[1]:g}, {lps[2]:g}) mm")
+        else:
+            print(f"At ({ras[0]:g}, {ras[1]:g}, {ras[2]:g}): no world geometry, read as (col, row, slice) pixels")
         index, file_index = at["index"], at["file_index"]
         voxel = f"{index[0]}, {index[1]}, {index[2]}"
         if file_index != index:
