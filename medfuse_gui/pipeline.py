@@ -82,11 +82,12 @@ class Pair:
         return n_planes(self.anatomical, orientation)
 
 
-def make_pair(anatomical: Volume, functional: Volume) -> Pair:
+def make_pair(anatomical: Volume, functional: Volume, transform=None) -> Pair:
+    """``transform``: a registration (medfuse_gui.registration.Transform) to resample the functional through."""
     if anatomical.is_rgb:
         # A colour "anatomical" image is fused on its luminance, like every paper does with its gray MRI.
         anatomical = anatomical.with_pixels(colour.to_uint8(colour.luminance(anatomical.pixels)))
-    result = align(functional, anatomical)
+    result = align(functional, anatomical, transform)
     warnings = list(result.warnings)
     for volume in (anatomical, functional):
         if volume.meta.get("warning"):

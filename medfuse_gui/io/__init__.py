@@ -15,10 +15,10 @@ __all__ = ["Volume", "load", "align", "Alignment", "to_unit", "default_window", 
            "MedFuseError", "LoadError", "UnsupportedFormatError", "MixedSeriesError", "GeometryError", "WriteError"]
 
 
-def align(functional: Volume, anatomical: Volume):
+def align(functional: Volume, anatomical: Volume, transform=None):
     from .geometry import align as _align
 
-    return _align(functional, anatomical)
+    return _align(functional, anatomical, transform)
 
 
 def reorient_for_display(volume: Volume) -> Volume:

@@ -48,7 +48,8 @@ class Alignment:
 
     volume: Volume
     warnings: list[str] = field(default_factory=list)
-    method: str = "world"  # "world" (affines), "identity" (same grid), "fitted" (no geometry: centred and scaled)
+    method: str = "world"  # "world" (affines), "identity" (same grid), "fitted" (no geometry: centred and scaled),
+    # "registered" (through a registration transform)
 
 
 def _fitted_affine(moving: Volume, target: Volume) -> np.ndarray:
@@ -108,28 +109,46 @@ def _overlap_fraction(moving: Volume, target: Volume, moving_affine: np.ndarray)
     return float(inside.mean())
 
 
-def align(functional: Volume, anatomical: Volume) -> Alignment:
-    """Put the functional volume on the anatomical grid, in world coordinates when both have geometry."""
+def functional_placement(functional: Volume, anatomical: Volume) -> tuple[np.ndarray, str]:
+    """Where the functional's voxels sit in the anatomical world before any registration, and how that was decided:
+    its own affine ("world") when both have geometry, else centred and scaled onto the anatomical ("fitted")."""
+    if functional.geometry_known and anatomical.geometry_known:
+        return functional.affine, "world"
+    return _fitted_affine(functional, anatomical), "fitted"
+
+
+def align(functional: Volume, anatomical: Volume, transform=None) -> Alignment:
+    """Put the functional volume on the anatomical grid, in world coordinates when both have geometry.
+
+    ``transform`` (a :class:`medfuse_gui.registration.Transform`, anatomical world -> functional world) is composed
+    with that placement, so the functional is resampled once, through both.
+    """
     warnings: list[str] = []
+    # anatomical world point -> the functional world point it shows; None: the placement as it is.
+    registration = None if transform is None else np.linalg.inv(transform.world_matrix(anatomical))
     if functional.geometry_known and anatomical.geometry_known:
         fa, fb = functional.frame_of_reference, anatomical.frame_of_reference
-        if fa and fb and fa != fb:
+        if fa and fb and fa != fb and registration is None:
             warnings.append("the two series have different DICOM Frames of Reference: their world coordinates may not "
                             "correspond (registered by the scanner only within one frame)")
-        fraction = _overlap_fraction(functional, anatomical, functional.affine)
+        moving_affine = functional.affine if registration is None else registration @ functional.affine
+        fraction = _overlap_fraction(functional, anatomical, moving_affine)
         if fraction == 0.0:
             raise GeometryError("the functional and anatomical volumes do not overlap in world coordinates — "
                                 "different patients, or geometry written wrongly; nothing would be fused")
         if fraction < 0.5:
             warnings.append(f"only {fraction:.0%} of the anatomical field of view is covered by the functional volume")
         method = "world"
-        moving_affine = functional.affine
     else:
         method = "fitted"
         moving_affine = _fitted_affine(functional, anatomical)
-        if functional.grid_shape != anatomical.grid_shape:
+        if registration is not None:
+            moving_affine = registration @ moving_affine
+        elif functional.grid_shape != anatomical.grid_shape:
             warnings.append("no world geometry in at least one image: the functional image was centred and scaled to "
                             "the anatomical one (check the registration by eye)")
+    if registration is not None:
+        method = "registered"
     if method == "fitted" and functional.grid_shape == anatomical.grid_shape:
         return Alignment(volume=functional, warnings=warnings, method="identity")
     pixels = resample(functional, anatomical, moving_affine)
