@@ -10,7 +10,7 @@ import sys
 
 from . import __version__
 
-COMMANDS = ("methods", "info", "fuse", "compare", "metrics", "train", "evaluate", "bench")
+COMMANDS = ("methods", "info", "fuse", "register", "compare", "metrics", "train", "evaluate", "bench")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1

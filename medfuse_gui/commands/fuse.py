@@ -23,6 +23,13 @@ def add_parser(sub) -> None:
     parser.add_argument("--slice", type=int, default=None, help="axial slice for a .png from a volume (default: middle)")
     parser.add_argument("--colormap", default=None, help="colormap for a gray functional image (hot, pet, gray)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: CUDA when available)")
+    alignment = parser.add_mutually_exclusive_group()
+    alignment.add_argument("--register", action="store_true",
+                           help="register the functional to the anatomical first (rigid, Mattes MI; see "
+                                "`medfuse register`) and fuse through that transform")
+    alignment.add_argument("--transform", metavar="T.tfm", default=None,
+                           help="fuse through this ITK transform (anatomical -> functional, as `medfuse register` "
+                                "writes it) instead of the world coordinates")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -44,7 +51,19 @@ def run(args) -> int:
     ok, reason = info.availability()
     if not ok:
         raise MedFuseError(f"{info.title} is unavailable: {reason}")
-    pair = pipeline.make_pair(io.load(args.anat), io.load(args.func))
+    anatomical, functional = io.load(args.anat), io.load(args.func)
+    transform = None
+    if args.transform:
+        from ..registration import Transform
+
+        transform = Transform.read(args.transform)
+    elif args.register:
+        from ..registration import register
+
+        transform = register(anatomical, functional)
+        if not args.quiet:
+            print(f"medfuse fuse: {transform.describe()} ({transform.seconds:.1f} s)", file=sys.stderr)
+    pair = pipeline.make_pair(anatomical, functional, transform)
     for warning in pair.warnings:
         print(f"medfuse fuse: warning: {warning}", file=sys.stderr)
     fuser = get_model(info.name, device=args.device)
@@ -61,7 +80,8 @@ def run(args) -> int:
     with tqdm(total=total, unit="slice", disable=args.quiet or total == 1, file=sys.stderr, desc=info.title) as bar:
         volume = pipeline.fuse_volume(pair, fuser, colormap=args.colormap, colour_space=info.colour_space,
                                       slices=slices, progress=lambda done, _total: bar.update(done - bar.n))
-    written = export_volume(args.output, volume, reference, info.title, fmt, force=args.force)
+    written = export_volume(args.output, volume, reference, info.title, fmt, force=args.force,
+                            registration=transform)
     if not args.quiet:
         where = written[0] if len(written) == 1 else f"{written[0].parent}/ ({len(written)} files)"
         print(f"{where}: {info.title}, {volume.shape[0]} slice(s) on the anatomical grid", file=sys.stderr)

@@ -39,15 +39,19 @@ def format_for(path: str | Path, explicit: str | None = None) -> str:
 
 
 def export_volume(path: str | Path, rgb: np.ndarray, reference: Volume, method: str, fmt: str | None = None,
-                  force: bool = False) -> list[Path]:
-    """Write a fused (Z, H, W, 3) uint8 volume on ``reference``'s grid. Returns the files written."""
+                  force: bool = False, registration=None) -> list[Path]:
+    """Write a fused (Z, H, W, 3) uint8 volume on ``reference``'s grid. Returns the files written.
+
+    ``registration``: the Transform the functional was resampled through (its description goes into the NIfTI
+    description and the DICOM DerivationDescription), or None (world coordinates)."""
     fmt = format_for(path, fmt)
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected (Z,H,W,3) uint8, got {rgb.shape} {rgb.dtype}")
     if rgb.shape[:3] != reference.grid_shape:
         raise MedFuseError(f"fused volume {rgb.shape[:3]} is not on the anatomical grid {reference.grid_shape}")
     if fmt == "nifti":
-        return [write_nifti(path, rgb, reference.affine, force=force, description=f"MedFuse {method}")]
+        description = f"MedFuse {method}" + (f"; {registration.describe_short()}" if registration else "")
+        return [write_nifti(path, rgb, reference.affine, force=force, description=description)]
     if fmt == "png":
         if rgb.shape[0] != 1:
             raise MedFuseError("a single .png holds one slice: choose a slice, or the png-stack/nifti/dicom formats")
@@ -55,7 +59,7 @@ def export_volume(path: str | Path, rgb: np.ndarray, reference: Volume, method: 
     folder = Path(str(path).removesuffix(".dcm").rstrip("/"))
     if fmt == "png-stack":
         return write_png_stack(folder, rgb, force)
-    return write_dicom_series(folder, rgb, reference, method, force)
+    return write_dicom_series(folder, rgb, reference, method, force, registration)
 
 
 def _prepare_folder(folder: Path, force: bool) -> None:
@@ -85,8 +89,8 @@ def _dicom_geometry(affine: np.ndarray) -> tuple[list[float], list[float], np.nd
     return [round(float(v), 6) for v in orientation], [row_spacing, col_spacing], lps
 
 
-def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method: str, force: bool = False
-                       ) -> list[Path]:
+def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method: str, force: bool = False,
+                       registration=None) -> list[Path]:
     """One RGB Secondary Capture image per slice: new series and instance UIDs, the anatomical series' patient and
     study, ImagePositionPatient/ImageOrientationPatient/PixelSpacing from the anatomical grid, and a
     DerivationDescription naming the fusion method."""
@@ -101,7 +105,10 @@ def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method:
     frame_of_reference = reference.frame_of_reference or generate_uid()
     orientation, spacing, lps = _dicom_geometry(reference.affine)
     thickness = float(np.linalg.norm(lps[:3, 2]))
-    derivation = f"Fused by MedFuse {__version__} with {method} from the anatomical and functional series"[:1024]
+    derivation = f"Fused by MedFuse {__version__} with {method} from the anatomical and functional series"
+    if registration is not None:
+        derivation += f"; {registration.describe()}"
+    derivation = derivation[:1024]
     paths = [folder / f"IM{k + 1:05d}.dcm" for k in range(rgb.shape[0])]
 
     def write_one(tmp: Path, k: int) -> None:

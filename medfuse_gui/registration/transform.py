@@ -140,6 +140,8 @@ class Transform:
 
         ``anatomical`` is needed only for a 2-D transform (whose space is the anatomical pixel frame).
         """
+        if self.dimension == 2 and anatomical is not None and anatomical.n_slices > 1:
+            raise GeometryError("a 2-D transform cannot place a volume: register the two volumes instead")
         frame = registration_frame(anatomical, self.dimension)
         return frame @ self.matrix4() @ np.linalg.inv(frame)
 
