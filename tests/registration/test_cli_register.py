@@ -55,3 +55,12 @@ def test_register_and_transform_are_exclusive(capsys):
     with pytest.raises(SystemExit):
         main(["fuse", "--anat", ANAT, "--func", FUNC, "-o", "x.nii", "--register", "--transform", "t.tfm"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_bench_registration_reports_the_three_cases(capsys, shared):
+    import json
+
+    assert main(["bench", "registration", "--repeat", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["case"][:3] for r in rows] == ["3-D", "3-D", "2-D"]
+    assert all(r["seconds"] > 0 and r["iterations"] > 0 for r in rows)
