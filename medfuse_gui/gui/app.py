@@ -3,6 +3,7 @@
     medfuse-gui                                   # empty window
     medfuse-gui --demo                            # the bundled SPECT-MRI demo case
     medfuse-gui --anat A --func B --method NAME   # open a pair
+    medfuse-gui --session FILE.medfuse.json       # restore a saved session
     medfuse-gui ... --screenshot OUT.png          # wait for fusion + metrics, save the window, exit (CI, README)
 """
 
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 _IMPORTED = time.perf_counter()
+DEFAULT_SIZE = "1500x820"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -25,8 +27,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--func", help="functional image, DICOM file/folder or NIfTI")
     parser.add_argument("--method", help="fusion method (see `medfuse methods`)")
     parser.add_argument("--demo", action="store_true", help="open the bundled SPECT-MRI demo case")
+    parser.add_argument("--session", metavar="FILE", help="open a saved session (File > Save session)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot once fused and metrics shown, then exit")
-    parser.add_argument("--size", default="1500x820", help="window size WxH (default 1500x820)")
+    parser.add_argument("--size", default=None,
+                        help="window size WxH (default: the last run's, else 1500x820)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for --screenshot (default 300)")
     parser.add_argument("--startup-time", action="store_true",
                         help="print the seconds from process start to the first painted window, then exit")
@@ -51,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.anat) != bool(args.func):
         print("medfuse-gui: give both --anat and --func", file=sys.stderr)
         return 2
-    if args.screenshot and not (args.anat or args.demo):
-        print("medfuse-gui: --screenshot needs --anat/--func or --demo", file=sys.stderr)
+    if args.screenshot and not (args.anat or args.demo or args.session):
+        print("medfuse-gui: --screenshot needs --anat/--func, --demo or --session", file=sys.stderr)
         return 2
-    for path in (args.anat, args.func):
+    for path in (args.anat, args.func, args.session):
         if path and not Path(path).exists():
             print(f"medfuse-gui: cannot open {path}: no such file or folder", file=sys.stderr)
             return 1
@@ -77,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow, demo_paths
 
     window = MainWindow()
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"medfuse-gui: --size must be WxH, got {args.size}", file=sys.stderr)
-        return 2
-    window.resize(width, height)
+    if args.size or not window.geometry_restored:   # the last run's geometry wins over the default size
+        try:
+            width, height = (int(v) for v in (args.size or DEFAULT_SIZE).lower().split("x"))
+        except ValueError:
+            print(f"medfuse-gui: --size must be WxH, got {args.size}", file=sys.stderr)
+            return 2
+        window.resize(width, height)
     window.show()
     status = {"code": 0}
 
@@ -116,10 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             failed(f"gave up after {args.timeout:.0f} s waiting for fusion and metrics")
 
         window.pipelineIdle.connect(lambda: QTimer.singleShot(150, save))
-        window.errorShown.connect(lambda message: failed(message) if not window.pair or window.current is None else None)
+        window.errorShown.connect(lambda message: failed(message) if window.model.current_fused() is None else None)
         QTimer.singleShot(int(args.timeout * 1000), timed_out)
 
-    if args.anat:
+    if args.session:
+        window.open_session(args.session)
+    elif args.anat:
         window.open_pair(args.anat, args.func, args.method)
     elif args.demo:
         anat, func = demo_paths()
@@ -127,7 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.method:
         window.select_method(args.method)
     code = app.exec()
-    return status["code"] or code
+    code = status["code"] or code
+    if not getattr(window, "clean_exit", True):
+        # a torch call that cannot be interrupted is still running in a worker: leave now rather than make the
+        # user wait for it (Ctrl+Q must quit at once); nothing is half-written, exports write atomically
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def console_main() -> int:

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView,
 from .. import report
 from ..fusion import get_model_info, list_models
 from .metrics_panel import format_value
-from .views import Box, ImagePanel, draw_bar_chart, link_views
+from .charts import draw_bar_chart
+from .views import Box, ImagePanel, link_views
 
 REGIONS = {"Whole image": "whole", "Red box": "red", "Green box": "green"}
 
@@ -114,11 +115,17 @@ class LoupeWidget(QWidget):
         controls.addWidget(QLabel("Metrics over"))
         controls.addWidget(self.region_combo, 1)
         side_layout.addLayout(controls)
+        self.progress_label = QLabel("")
+        self.progress_label.setStyleSheet("color: #555;")
+        side_layout.addWidget(self.progress_label)
         side_layout.addWidget(self.table, 3)
         chart_controls = QHBoxLayout()
         chart_controls.addWidget(self.chart_kind)
         chart_controls.addWidget(self.chart_metric, 1)
         side_layout.addLayout(chart_controls)
+        self.chart_title = QLabel("")
+        self.chart_title.setWordWrap(True)
+        side_layout.addWidget(self.chart_title)
         side_layout.addWidget(self.chart, 2)
         buttons = QHBoxLayout()
         buttons.addWidget(export_figure)
@@ -212,8 +219,16 @@ class LoupeWidget(QWidget):
         panel.title.setText(f"{get_model_info(method).title} — {seconds * 1000:.0f} ms")
         self.seconds[method] = seconds
 
+    def set_progress(self, fused: int, measured: int, total: int) -> None:
+        self.progress_label.setText("" if measured == total else
+                                    f"fused {fused} of {total} methods, measured {measured} (fastest first)…")
+
     def set_metrics(self, method: str, values: dict[str, dict[str, float]]) -> None:
         self.values[method] = values
+        self._refresh_table()
+
+    def set_metrics_done(self) -> None:
+        """``values`` was filled by the controller: redraw the table and chart from it."""
         self._refresh_table()
 
     def set_boxes(self, boxes: dict[str, Box]) -> None:
@@ -224,12 +239,9 @@ class LoupeWidget(QWidget):
                     panel.set_box(name, box)
 
     def _on_box_moved(self, name: str, box: Box) -> None:
-        self._boxes[name] = box
-        self.set_boxes(self._boxes)
-        self.boxMoved.emit(name, box)
+        self.boxMoved.emit(name, box)   # the model clamps it and every cell follows through set_boxes
 
     def _on_box_move_finished(self, name: str, box: Box) -> None:
-        self._on_box_moved(name, box)
         self.boxMoveFinished.emit(name, box)
 
     # --- table and chart ----------------------------------------------------------------------------------------------
@@ -278,6 +290,7 @@ class LoupeWidget(QWidget):
         self.chart.clear()
         self.chart.getPlotItem().showAxes(True)
         table = self.ranked_table()
+        self.chart_title.setText("")
         if not table:
             return
         methods = list(table)
@@ -286,8 +299,8 @@ class LoupeWidget(QWidget):
             metric = self.chart_metric.currentText() or self.metric_names[0]
             values = [table[m][metric].mean for m in methods]
             spec = self._metrics.METRICS[metric]
-            draw_bar_chart(self.chart, titles, values, [table[m][metric].rank == 1 for m in methods],
-                           f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)")
+            draw_bar_chart(self.chart, titles, values, [table[m][metric].rank == 1 for m in methods])
+            self.chart_title.setText(f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)")
             return
         # Radar: each metric scaled across methods so that 1 is the best method and 0 the worst.
         names = self.metric_names
@@ -319,4 +332,4 @@ class LoupeWidget(QWidget):
             ring = np.append(angles, angles[0])
             self.chart.plot(radius * np.cos(ring), radius * np.sin(ring), pen=pg.mkPen(colour, width=2), name=title)
         legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        self.chart.setTitle("each metric scaled: best method at the rim", color="#222", size="9pt")
+        self.chart_title.setText("Each metric scaled: the best method at the rim")

@@ -1,18 +1,26 @@
-"""Drives the loupe from the main window's state: fuses every selected method for the current slice in the fusion
-thread (cached results first), computes their metrics in the auxiliary thread, keeps boxes in step, and exports."""
+"""Drives the loupe from the viewer model: every selected method fused for the current slice (fastest first, cached
+results at once), measured, and shown only while its key is the current one; boxes in step; exports."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from .. import pipeline
+from ..fusion import get_model_info
+from ..viewer import render
+from ..viewer.compute import ComputeService
+from ..viewer.model import REGIONS, ViewerModel
 from .loupe import LoupeWidget
-from .worker import Job
+
+REFRESH_EVENTS = ("sources", "orientation", "cursor", "anat_window", "func_window", "colormap", "preset")
+
+
+def fastest_first(methods: list[str]) -> list[str]:
+    """Classic methods (milliseconds) before networks (up to seconds on a CPU), registry order within each."""
+    return sorted(methods, key=lambda m: get_model_info(m).kind != "classic")
 
 
 class LoupeController(QObject):
@@ -20,111 +28,96 @@ class LoupeController(QObject):
     figureExported = Signal(str)
     tableExported = Signal(str)
 
-    def __init__(self, window, loupe: LoupeWidget):
+    def __init__(self, window, model: ViewerModel, service: ComputeService, loupe: LoupeWidget):
         super().__init__(window)
-        self.window = window
-        self.loupe = loupe
-        self.results: dict[str, pipeline.FusedSlice] = {}
-        self._tokens = itertools.count(1)
-        self.token = 0
+        self.window, self.model, self.service, self.loupe = window, model, service, loupe
+        self.results: dict[str, object] = {}
+        self._shown_plane = None
         loupe.methodsChanged.connect(lambda _: self.refresh())
-        loupe.boxMoved.connect(self._on_box_moved)
-        loupe.boxMoveFinished.connect(self._on_box_move_finished)
+        loupe.boxMoved.connect(lambda name, box: model.set_box(name, box, finished=False))
+        loupe.boxMoveFinished.connect(lambda name, box: model.set_box(name, box, finished=True))
         loupe.exportFigureRequested.connect(self._export_figure_dialog)
         loupe.exportTableRequested.connect(self._export_table_dialog)
+        for name in REFRESH_EVENTS:
+            model.events[name].connect(lambda event: self.refresh())
+        model.events.boxes.connect(self._on_boxes)
+        model.events.metrics.connect(lambda event: self._collect_metrics())
+        service.events.result.connect(lambda event: self._on_result(event.value))
 
     @property
     def active(self) -> bool:
         return self.window.tabs.currentWidget() is self.loupe
 
+    def selected(self) -> list[str]:
+        return self.loupe.selected_methods()
+
     def refresh(self) -> None:
-        """(Re)fill the grid for the window's current slice, orientation, windows and boxes."""
-        window = self.window
-        if window.pair is None or not self.active:
+        """(Re)fill the grid for the current slice, windows and boxes; fuse what is missing, fastest first."""
+        model = self.model
+        if model.pair is None or not self.active:
             return
-        self.token = next(self._tokens)
         self.results.clear()
         self.loupe.clear_results()
-        anatomical = pipeline.plane(window.pair.anatomical, window.orientation, window.slice_index)
-        functional_rgb, _ = window._functional_planes()
-        self.loupe.set_sources(anatomical, window.anat_window, functional_rgb, window.boxes)
-        self._keys = {window.cache_key_for(m): m for m in self.loupe.selected_methods()}
-        main_job = window._fuse_job
-        for method in self.loupe.selected_methods():
-            key = window.cache_key_for(method)
-            if key in window._cache:
-                self._on_fused(method, window._cache[key])
-            elif main_job is not None and main_job.payload == key:
-                continue  # the viewer is fusing this one already: offer() picks its result up
+        functional_rgb, _ = render.functional_plane(model)
+        self.loupe.set_sources(render.anatomical_plane(model), model.anat_window, functional_rgb, model.boxes)
+        for method in fastest_first(self.selected()):
+            fused = self.service.cached(method)
+            if fused is not None:
+                self._show(method, fused)
             else:
-                window.fusion_thread.submit(Job(f"loupe:{method}", window.make_fuse_job(method),
-                                                payload=(self.token, key)))
+                self.service.request_fusion(method, kind=f"loupe:{method}")
+        self._collect_metrics()
 
-    def offer(self, key: tuple, fused: pipeline.FusedSlice) -> None:
-        """A result fused for the viewer: use it if the loupe is waiting for exactly that slice and method."""
-        method = getattr(self, "_keys", {}).get(key)
-        if self.active and method is not None and method not in self.results:
-            self._on_fused(method, fused)
+    def _on_result(self, key) -> None:
+        if self.active and key.method in self.selected() and key == self.model.fusion_key(key.method):
+            self._show(key.method, self.service.fused_cache.get(key))
+            self._collect_metrics()
 
-    def handles(self, job: Job) -> bool:
-        return job.kind.startswith("loupe")
-
-    def on_returned(self, job: Job, result) -> None:
-        token = job.payload[0]
-        if job.kind.startswith("loupe:"):
-            self.window.store_in_cache(job.payload[1], result)
-            if token == self.token:
-                self._on_fused(job.kind.split(":", 1)[1], result)
-        elif job.kind.startswith("loupe-metrics:") and token == self.token:
-            method = job.kind.split(":", 1)[1]
-            self.loupe.set_metrics(method, result)
-            if set(self.loupe.values) >= set(self.loupe.selected_methods()):
-                self.complete.emit()
-
-    def _on_fused(self, method: str, fused: pipeline.FusedSlice) -> None:
+    def _show(self, method: str, fused) -> None:
+        if fused is None or self.results.get(method) is fused:
+            return
         self.results[method] = fused
         self.loupe.set_result(method, fused.fused_rgb_uint8(), fused.seconds)
-        self._submit_metrics(method, fused)
+        self.service.request_metrics(method)
 
-    def _submit_metrics(self, method: str, fused: pipeline.FusedSlice) -> None:
-        from .. import metrics
-
-        regions = {"whole": None, **{name: box.rect() for name, box in self.window.boxes.items()}}
-        preset = self.loupe.preset
-        a, b, f = fused.metric_arrays()
-        self.window.aux_thread.submit(Job(f"loupe-metrics:{method}",
-                                          lambda p, c: metrics.compute_regions(a, b, f, regions, preset=preset),
-                                          payload=(self.token,)))
-
-    def remeasure(self) -> None:
-        """Boxes or conventions changed: same fused images, new numbers."""
+    def _on_boxes(self, event) -> None:
         if not self.active:
             return
-        self.token = next(self._tokens)
+        self.loupe.set_boxes(self.model.boxes)
+        if event.value[1]:   # released: re-measure every method over the new box
+            for method in self.results:
+                self.service.request_metrics(method)
+            self._collect_metrics()
+
+    def _collect_metrics(self) -> None:
+        """Show the numbers of each method that are complete for the current parameters; drop any other."""
+        if not self.active or self.model.pair is None:
+            return
         self.loupe.values.clear()
-        for method, fused in self.results.items():
-            self._submit_metrics(method, fused)
-
-    def _on_box_moved(self, name, box) -> None:
-        self.window.apply_box(name, box, from_loupe=True)
-
-    def _on_box_move_finished(self, name, box) -> None:
-        self.window.apply_box(name, box, from_loupe=True, finished=True)
-        self.remeasure()
+        for method in self.results:
+            values = {region: self.model.metrics_for(region, method) for region in REGIONS}
+            if all(v is not None for v in values.values()):
+                self.loupe.values[method] = values
+        self.loupe.set_metrics_done()
+        selected = self.selected()
+        self.loupe.set_progress(len(self.results), len(self.loupe.values), len(selected))
+        if selected and set(self.loupe.values) >= set(selected):
+            self.complete.emit()
 
     # --- export -----------------------------------------------------------------------------------------------------
     def comparison(self):
         from ..compare import Comparison
 
-        methods = [m for m in self.loupe.selected_methods() if m in self.results and m in self.loupe.values]
+        methods = [m for m in self.selected() if m in self.results and m in self.loupe.values]
         if not methods:
             return None
         first = self.results[methods[0]]
-        label = f"{Path(self.window.anatomical.source).name}" if self.window.anatomical is not None else ""
-        if self.window.pair is not None and self.window.pair.n_slices > 1:
-            label += f" {self.window.orientation} {self.window.slice_index}"
-        comparison = Comparison(first.inputs, {n: b.rect() for n, b in self.window.boxes.items()}, label,
-                                preset=self.loupe.preset)
+        model = self.model
+        label = Path(model.anatomical.source).name if model.anatomical is not None else ""
+        if model.is_volume:
+            label += f" {model.orientation} {model.slice_index + 1}"
+        comparison = Comparison(first.inputs, {n: b.rect() for n, b in model.boxes.items()}, label,
+                                preset=model.preset)
         for method in methods:
             comparison.add(self.results[method], self.loupe.values[method])
         return comparison
@@ -145,7 +138,8 @@ class LoupeController(QObject):
         path = Path(path)
         comparison = self.comparison()
         if comparison is None:
-            self.window.show_warning("Nothing to export", "Wait until the loupe has fused and measured the methods.")
+            self.model.notify("Nothing to export: wait until the loupe has fused and measured the methods.",
+                              "warning")
             return False
         if path.exists() and not self.window.confirm_overwrite(path):
             return False
@@ -154,7 +148,7 @@ class LoupeController(QObject):
         except (MedFuseError, ValueError) as exc:
             self.window.show_error("Export failed", str(exc))
             return False
-        self.window.set_message(f"Exported {path}")
+        self.model.notify(f"Exported {path}")
         signal.emit(str(path))
         return True
 

@@ -1,23 +1,27 @@
-"""The live metrics panel: whole image and per zoom box, plus a bar chart comparing the methods fused so far on the
-current slice. It only displays numbers computed by ``medfuse_gui.metrics`` in a worker thread."""
+"""The live metrics panel: whole image and per zoom box, plus a bar chart comparing the methods measured under exactly
+the current slice, windows, colormap and conventions. It renders from the model (numbers computed by
+``medfuse_gui.metrics`` in a worker thread) and never shows a number of other parameters."""
 
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from .views import BOX_COLOURS, draw_bar_chart
+from ..fusion import get_model_info, list_models
+from ..viewer.boxes import BOX_COLOURS
+from ..viewer.model import REGIONS, ViewerModel
+from .charts import draw_bar_chart
 
-REGIONS = ("whole", "red", "green")
 REGION_TITLES = {"whole": "Whole", "red": "Red box", "green": "Green box"}
+PENDING = "…"
 
 
-def format_value(value: float) -> str:
+def format_value(value: float | None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     magnitude = abs(value)
@@ -29,43 +33,42 @@ def format_value(value: float) -> str:
 
 
 class MetricsPanel(QWidget):
-    presetChanged = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None):
         super().__init__(parent)
         from .. import metrics
 
+        self.model = model
         self._specs = metrics.METRICS
         self._metrics = metrics
-        self.names = list(metrics.get_preset(metrics.DEFAULT_PRESET).metrics)
+        self.names: list[str] = []
         self.header = QLabel("Metrics")
         self.header.setStyleSheet("font-weight: 600;")
         self.header.setWordWrap(True)
         self.preset = QComboBox()
         self.preset.addItems(list(metrics.PRESETS))
-        self.preset.setCurrentText(metrics.DEFAULT_PRESET)
         self.preset.setToolTip("Conventions: ours (documented in docs/metrics.md), or those of the CDDFuse Python "
                                "Evaluator / the VIFB MATLAB toolbox, to compare with published tables")
-        self.preset.currentTextChanged.connect(self._on_preset_changed)
-        self.table = QTableWidget(len(self.names), len(REGIONS))
+        self.preset.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.preset.textActivated.connect(model.set_preset)
+        self.table = QTableWidget(0, len(REGIONS))
         self.table.setHorizontalHeaderLabels([REGION_TITLES[r] for r in REGIONS])
         for col, region in enumerate(REGIONS):
             if region in BOX_COLOURS:
                 self.table.horizontalHeaderItem(col).setForeground(QBrush(QColor(*BOX_COLOURS[region])))
-        self.table.setVerticalHeaderLabels([self._row_title(n) for n in self.names])
-        for row, name in enumerate(self.names):
-            spec = self._specs[name]
-            self.table.verticalHeaderItem(row).setToolTip(
-                f"{spec.title} — {'higher' if spec.higher_is_better else 'lower'} is better")
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("-0.00000") + 12)  # numbers never elide
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setDefaultSectionSize(18)
         self.table.setAlternatingRowColors(True)
         self.chart_metric = QComboBox()
-        self.chart_metric.addItems(self.names)
-        self.chart_metric.setCurrentText("Qabf" if "Qabf" in self.names else self.names[0])
+        self.chart_metric.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.chart_metric.currentTextChanged.connect(lambda _: self._redraw_chart())
+        self.chart_title = QLabel("")
+        self.chart_title.setWordWrap(True)
+        self.chart_title.setStyleSheet("color: #333;")
         self.chart = pg.PlotWidget()
         self.chart.setBackground("w")
         self.chart.setMinimumHeight(150)
@@ -73,8 +76,7 @@ class MetricsPanel(QWidget):
         self.chart.hideButtons()
         self.chart.getAxis("left").setTextPen("k")
         self.chart.getAxis("bottom").setTextPen("k")
-        self._by_method: dict[str, dict[str, float]] = {}
-        self._current_method: str | None = None
+        self.chart.getAxis("left").setWidth(110)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Conventions:"))
@@ -88,10 +90,22 @@ class MetricsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 3)
         layout.addLayout(chart_row)
+        layout.addWidget(self.chart_title)
         layout.addWidget(self.chart, 2)
+        self._set_preset_rows()
+        model.events.preset.connect(lambda e: self._set_preset_rows())
+        model.events.any.connect(self._on_event)
 
-    def _on_preset_changed(self, preset: str) -> None:
-        """Each preset reports its own metric set (the toolboxes differ): rebuild the rows, then recompute."""
+    def _on_event(self, event) -> None:
+        if event.value.type not in ("preset", "message", "jobs", "device", "overlay", "display", "pending"):
+            self.render()
+
+    def _set_preset_rows(self) -> None:
+        """Each preset reports its own metric set (the toolboxes differ)."""
+        preset = self.model.preset
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(preset)
+        self.preset.blockSignals(False)
         self.names = list(self._metrics.get_preset(preset).metrics)
         self.table.setRowCount(len(self.names))
         self.table.setVerticalHeaderLabels([self._row_title(n) for n in self.names])
@@ -103,56 +117,57 @@ class MetricsPanel(QWidget):
         self.chart_metric.blockSignals(True)
         self.chart_metric.clear()
         self.chart_metric.addItems(self.names)
-        self.chart_metric.setCurrentText(chart if chart in self.names else self.names[0])
+        self.chart_metric.setCurrentText(chart if chart in self.names else ("Qabf" if "Qabf" in self.names
+                                                                            else self.names[0]))
         self.chart_metric.blockSignals(False)
-        self.forget_methods()
-        self.presetChanged.emit(preset)
+        self.render()
 
     def _row_title(self, name: str) -> str:
         return f"{name} {'↑' if self._specs[name].higher_is_better else '↓'}"
 
-    def clear(self, message: str = "Metrics") -> None:
-        self.header.setText(message)
-        for row in range(self.table.rowCount()):
-            for col in range(self.table.columnCount()):
-                self.table.setItem(row, col, QTableWidgetItem(""))
-        self._by_method.clear()
-        self._redraw_chart()
-
-    def forget_methods(self) -> None:
-        """The slice or inputs changed: other methods' numbers no longer apply."""
-        self._by_method.clear()
-        self._redraw_chart()
-
-    def show_values(self, method_title: str, values: dict[str, dict[str, float]], seconds: float) -> None:
-        """``values``: region ("whole", "red", "green") -> metric name -> value."""
-        self.header.setText(f"{method_title} — computed in {seconds * 1000:.0f} ms")
+    def render(self) -> None:
+        model = self.model
+        fused = model.current_fused()
+        if model.pair is None:
+            self.header.setText("Metrics")
+        elif fused is None:
+            self.header.setText(f"{get_model_info(model.method).title} — waiting for the fused image")
+        else:
+            self.header.setText(f"{get_model_info(fused.method).title} — {model.orientation} slice "
+                                f"{model.slice_index + 1}, {model.preset} conventions")
         bold = QFont()
         bold.setBold(True)
-        for row, name in enumerate(self.names):
-            for col, region in enumerate(REGIONS):
-                value = values.get(region, {}).get(name)
-                item = QTableWidgetItem(format_value(value))
+        for col, region in enumerate(REGIONS):
+            values = model.metrics_for(region) if fused is not None else None
+            for row, name in enumerate(self.names):
+                text = "" if fused is None else PENDING if values is None else format_value(values.get(name))
+                item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if region == "whole":
                     item.setFont(bold)
                 self.table.setItem(row, col, item)
-        self._by_method[method_title] = values.get("whole", {})
-        self._current_method = method_title
         self._redraw_chart()
 
     def value(self, region: str, name: str) -> str:
         item = self.table.item(self.names.index(name), REGIONS.index(region))
         return item.text() if item is not None else ""
 
+    def chart_methods(self) -> list[tuple[str, float]]:
+        """(method title, value) of the bars drawn now."""
+        metric = self.chart_metric.currentText()
+        return [(get_model_info(m).title, values[metric]) for m, values in self.model.compared_methods(list_models())
+                if metric in values and math.isfinite(values[metric])]
+
     def _redraw_chart(self) -> None:
         self.chart.clear()
         metric = self.chart_metric.currentText()
-        methods = [m for m, v in self._by_method.items() if metric in v and math.isfinite(v[metric])]
-        if not methods:
-            self.chart.setTitle("fuse with several methods to compare them here", color="#666", size="9pt")
+        bars = self.chart_methods()
+        if not bars or not metric:
+            self.chart_title.setText("Choose other methods: each one measured on this slice with these windows "
+                                     "is compared here.")
             return
         spec = self._specs[metric]
-        draw_bar_chart(self.chart, methods, [self._by_method[m][metric] for m in methods],
-                       [m == self._current_method for m in methods],
-                       f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better)")
+        current = get_model_info(self.model.method).title
+        draw_bar_chart(self.chart, [t for t, _ in bars], [v for _, v in bars], [t == current for t, _ in bars])
+        self.chart_title.setText(f"{spec.title} ({'higher' if spec.higher_is_better else 'lower'} is better) — "
+                                 f"methods measured on this slice with these windows")

@@ -1,56 +1,36 @@
-"""Image views: three linked panels (anatomical, functional, fused), each with a red and a green zoom box mirrored in
-every panel and a magnified inset per box, like the crops printed in fusion papers."""
+"""Image panels: the main image with the red and green zoom boxes (mirrored in every panel), a magnified inset per box
+showing exactly the box's pixels, a crosshair, and edge labels. Panels only draw; the viewer area binds them to the
+model."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from ..viewer.boxes import BOX_COLOURS, BOX_NAMES, Box, default_boxes  # noqa: F401  (Box is part of this API)
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-BOX_COLOURS = {"red": (230, 40, 40), "green": (40, 200, 60)}
-BOX_NAMES = tuple(BOX_COLOURS)
-
-
-@dataclass
-class Box:
-    """A zoom box in image pixel coordinates of the anatomical grid: x = column, y = row (top-left corner)."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    def rect(self) -> tuple[int, int, int, int]:
-        """(row0, col0, row1, col1), integer and half-open, as the metrics module takes regions."""
-        r0, c0 = int(round(self.y)), int(round(self.x))
-        return r0, c0, r0 + max(1, int(round(self.h))), c0 + max(1, int(round(self.w)))
-
-    def clamped(self, rows: int, cols: int) -> "Box":
-        w = min(max(4.0, self.w), cols)
-        h = min(max(4.0, self.h), rows)
-        return Box(min(max(0.0, self.x), cols - w), min(max(0.0, self.y), rows - h), w, h)
-
-
-def default_boxes(rows: int, cols: int) -> dict[str, Box]:
-    """Two boxes where fusion papers usually put them: one on cortex, one nearer the centre."""
-    side = max(8.0, round(min(rows, cols) * 0.18))
-    return {"red": Box(cols * 0.22, rows * 0.28, side, side), "green": Box(cols * 0.56, rows * 0.52, side, side)}
+HALO = QColor(0, 0, 0, 200)        # dark outline under each box: visible on any colormap, white or hot
+CROSSHAIR_COLOUR = (255, 220, 0)
 
 
 class ImageViewBox(pg.ViewBox):
-    """A ViewBox whose right-button drag adjusts window/level (as in clinical viewers) when enabled."""
+    """Right-drag adjusts window/level (when enabled), the wheel changes slice, Ctrl+wheel zooms, and a
+    Shift+click (or a click with the crosshair tool) reports the point; plain left-drag pans as usual."""
 
-    windowDragged = Signal(float, float)  # horizontal, vertical screen-pixel deltas
+    windowDragged = Signal(float, float)   # horizontal, vertical screen-pixel deltas
+    sliceStepped = Signal(int)             # +1 / -1 per wheel notch
+    pointClicked = Signal(float, float)    # view (image) coordinates
+    pointHovered = Signal(object)          # (x, y) view coordinates, or None when the mouse left
 
     def __init__(self, *args, window_level: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.window_level = window_level
+        self.click_sets_point = False
 
     def mouseDragEvent(self, ev, axis=None):
         if self.window_level and ev.button() == Qt.MouseButton.RightButton:
@@ -60,6 +40,41 @@ class ImageViewBox(pg.ViewBox):
             return
         super().mouseDragEvent(ev, axis)
 
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton and (
+                self.click_sets_point or ev.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            ev.accept()
+            point = self.mapSceneToView(ev.scenePos())
+            self.pointClicked.emit(float(point.x()), float(point.y()))
+            return
+        super().mouseClickEvent(ev)
+
+    def wheelEvent(self, ev, axis=None):
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)  # zoom, as in most medical viewers
+            return
+        ev.accept()
+        delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
+        if delta:
+            self.sliceStepped.emit(1 if delta > 0 else -1)
+
+
+class BoxROI(pg.RectROI):
+    """A zoom box on whole pixels, drawn over a dark halo so that it stays visible on every colormap."""
+
+    def __init__(self, box: Box, colour, bounds: QRectF):
+        super().__init__([box.x, box.y], [box.w, box.h], pen=pg.mkPen(colour, width=2),
+                         hoverPen=pg.mkPen(colour, width=3), maxBounds=bounds, rotatable=False, removable=False,
+                         snapSize=1.0, translateSnap=True, scaleSnap=True)
+
+    def paint(self, painter, option, widget=None):
+        halo = QPen(HALO)
+        halo.setCosmetic(True)
+        halo.setWidthF(5.0)
+        painter.setPen(halo)
+        painter.drawRect(QRectF(0, 0, self.state["size"][0], self.state["size"][1]).normalized())
+        super().paint(painter, option, widget)
+
 
 def elide_title(text: str, metrics, width: int) -> str:
     """``text`` shortened to ``width`` pixels; a title "Name — 12 ms" keeps its suffix and shortens the name."""
@@ -68,6 +83,8 @@ def elide_title(text: str, metrics, width: int) -> str:
         head, tail = tail, ""
     tail = sep + tail
     room = width - metrics.horizontalAdvance(tail)
+    if room < metrics.horizontalAdvance("MMMM"):   # too narrow for both: the name matters more than the timing
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(width, 0))
     return metrics.elidedText(head, Qt.TextElideMode.ElideRight, max(room, 0)) + tail
 
 
@@ -78,6 +95,11 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         rect = self.contentsRect()
         painter.drawText(rect, self.alignment(), elide_title(self.text(), painter.fontMetrics(), rect.width()))
+
+    def minimumSizeHint(self):  # noqa: N802 - long titles must never widen the grid
+        hint = super().minimumSizeHint()
+        hint.setWidth(20)
+        return hint
 
 
 class ImagePanel(QWidget):
@@ -94,9 +116,10 @@ class ImagePanel(QWidget):
         self.title = ElidedLabel(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600; padding: 2px;")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # long titles must not widen the grid
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("k")
+        self.canvas.setMinimumSize(120, 160)
         self.canvas.ci.setContentsMargins(2, 2, 2, 2)
         self.canvas.ci.setSpacing(4)
         self.view = ImageViewBox(window_level=window_level, lockAspect=True, invertY=True, enableMenu=False)
@@ -105,6 +128,16 @@ class ImagePanel(QWidget):
         self.view.addItem(self.image)
         self.placeholder = pg.TextItem("", color=(170, 170, 170), anchor=(0.5, 0.5))
         self.view.addItem(self.placeholder)
+        self.crosshair = (pg.InfiniteLine(angle=90, pen=pg.mkPen(CROSSHAIR_COLOUR, width=1)),
+                          pg.InfiniteLine(angle=0, pen=pg.mkPen(CROSSHAIR_COLOUR, width=1)))
+        for line in self.crosshair:
+            line.setZValue(20)
+            line.setVisible(False)
+            self.view.addItem(line, ignoreBounds=True)
+        self.rois: dict[str, BoxROI] = {}
+        self._pixels: np.ndarray | None = None
+        self._levels: tuple[float, float] | None = None
+        self._shape: tuple[int, int] | None = None
         self.insets: dict[str, pg.ViewBox] = {}
         self.inset_images: dict[str, pg.ImageItem] = {}
         for col, name in enumerate(BOX_NAMES):
@@ -113,12 +146,11 @@ class ImagePanel(QWidget):
             self.canvas.addItem(inset, row=1, col=col)
             item = pg.ImageItem()
             inset.addItem(item)
+            # re-centre on the box when the layout resizes the inset (its locked aspect would drift otherwise)
+            inset.sigResized.connect(lambda _view, n=name: self._frame_inset(n))
             self.insets[name], self.inset_images[name] = inset, item
         self.canvas.ci.layout.setRowStretchFactor(0, 5)
         self.canvas.ci.layout.setRowStretchFactor(1, 2)
-        self.rois: dict[str, pg.RectROI] = {}
-        self._levels: tuple[float, float] | None = None
-        self._shape: tuple[int, int] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -128,41 +160,52 @@ class ImagePanel(QWidget):
 
     # --- image ------------------------------------------------------------------------------------------------------
     def show_placeholder(self, text: str) -> None:
+        """No image (nothing open, or the one for the current parameters is not computed yet)."""
+        self._pixels = None
         self.image.clear()
         for item in self.inset_images.values():
             item.clear()
         self.placeholder.setText(text)
         self.placeholder.setVisible(bool(text))
+        rows, cols = self._shape or (256, 256)
+        self.placeholder.setPos(cols / 2, rows / 2)
         if self._shape is None:
-            self.placeholder.setPos(128, 128)
-            self.view.setRange(QRectF(0, 0, 256, 256), padding=0)
+            self.view.setRange(QRectF(0, 0, cols, rows), padding=0)
 
     def set_image(self, pixels: np.ndarray, levels: tuple[float, float] | None = None) -> None:
-        """Show (H,W) gray with ``levels`` or (H,W,3) uint8 RGB; the insets show the same pixels, magnified."""
+        """Show (H,W) gray with ``levels`` or (H,W,3) uint8 RGB; the insets show the boxes' pixels, magnified."""
         self.placeholder.setVisible(False)
         if pixels.ndim == 3:
             levels = (0, 255)
         elif levels is None:
             levels = (float(np.min(pixels)), float(np.max(pixels)) or 1.0)
-        self._levels = levels
-        new_shape = pixels.shape[:2]
+        self._pixels, self._levels = pixels, levels
         self.image.setImage(pixels, autoLevels=False, levels=levels)
-        for item in self.inset_images.values():
-            item.setImage(pixels, autoLevels=False, levels=levels)
-        if new_shape != self._shape:
-            self._shape = new_shape
-            self.view.setRange(QRectF(0, 0, new_shape[1], new_shape[0]), padding=0.02)
-        for name, roi in self.rois.items():
+        self.set_shape(pixels.shape[:2])
+        for name in self.rois:
             self._update_inset(name)
+
+    def set_shape(self, shape: tuple[int, int]) -> None:
+        if tuple(shape) != self._shape:
+            self._shape = tuple(shape)
+            self.view.setRange(QRectF(0, 0, shape[1], shape[0]), padding=0.02)
 
     def set_levels(self, levels: tuple[float, float]) -> None:
         self._levels = levels
         self.image.setLevels(levels)
         for item in self.inset_images.values():
-            item.setLevels(levels)
+            if item.image is not None:
+                item.setLevels(levels)
 
     def has_image(self) -> bool:
         return self.image.image is not None
+
+    def set_crosshair(self, point: tuple[float, float] | None) -> None:
+        for line in self.crosshair:
+            line.setVisible(point is not None)
+        if point is not None:
+            self.crosshair[0].setPos(point[0])
+            self.crosshair[1].setPos(point[1])
 
     # --- boxes ------------------------------------------------------------------------------------------------------
     def ensure_boxes(self, boxes: dict[str, Box], rows: int, cols: int) -> None:
@@ -170,9 +213,7 @@ class ImagePanel(QWidget):
         for name, box in boxes.items():
             roi = self.rois.get(name)
             if roi is None:
-                roi = pg.RectROI([box.x, box.y], [box.w, box.h], pen=pg.mkPen(BOX_COLOURS[name], width=2),
-                                 hoverPen=pg.mkPen(BOX_COLOURS[name], width=3), maxBounds=bounds,
-                                 rotatable=False, removable=False)
+                roi = BoxROI(box, BOX_COLOURS[name], bounds)
                 roi.setZValue(10 + len(self.rois))
                 roi.sigRegionChanged.connect(lambda r, n=name: self._on_roi_changed(n, finished=False))
                 roi.sigRegionChangeFinished.connect(lambda r, n=name: self._on_roi_changed(n, finished=True))
@@ -185,12 +226,13 @@ class ImagePanel(QWidget):
     def set_box(self, name: str, box: Box) -> None:
         """Move a box without echoing it back as a user move."""
         roi = self.rois[name]
-        roi.blockSignals(True)
-        try:
-            roi.setPos(QPointF(box.x, box.y), update=False, finish=False)
-            roi.setSize(pg.Point(box.w, box.h), update=True, finish=False)
-        finally:
-            roi.blockSignals(False)
+        if self.box(name) != box:
+            roi.blockSignals(True)
+            try:
+                roi.setPos(QPointF(box.x, box.y), update=False, finish=False)
+                roi.setSize(pg.Point(box.w, box.h), update=True, finish=False)
+            finally:
+                roi.blockSignals(False)
         self._update_inset(name)
 
     def box(self, name: str) -> Box:
@@ -203,10 +245,26 @@ class ImagePanel(QWidget):
         (self.boxMoveFinished if finished else self.boxMoved).emit(name, self.box(name))
 
     def _update_inset(self, name: str) -> None:
+        """The inset shows the box's pixels and nothing else (any room its aspect leaves is black)."""
         if name not in self.rois:
             return
-        b = self.box(name)
-        self.insets[name].setRange(QRectF(b.x, b.y, b.w, b.h), padding=0)
+        r0, c0, r1, c1 = self.box(name).rect()
+        rect = QRectF(c0, r0, c1 - c0, r1 - r0)
+        item = self.inset_images[name]
+        if self._pixels is not None:
+            crop = self._pixels[max(r0, 0):r1, max(c0, 0):c1]
+            if crop.size:
+                item.setImage(np.ascontiguousarray(crop), autoLevels=False, levels=self._levels)
+                item.setRect(rect)
+        self._frame_inset(name)
+
+    def _frame_inset(self, name: str) -> None:
+        if name in self.rois:
+            r0, c0, r1, c1 = self.box(name).rect()
+            self.insets[name].setRange(QRectF(c0, r0, c1 - c0, r1 - r0), padding=0)
+
+    def inset_pixels(self, name: str) -> np.ndarray | None:
+        return self.inset_images[name].image
 
     def inset_range(self, name: str) -> QRectF:
         (x0, x1), (y0, y1) = self.insets[name].viewRange()
@@ -230,26 +288,3 @@ def link_views(panels: list[ImagePanel]) -> None:
     for panel in panels[1:]:
         panel.view.setXLink(first)
         panel.view.setYLink(first)
-
-
-BAR_COLOUR, HIGHLIGHT_COLOUR = (70, 120, 200), (230, 140, 30)
-
-
-def draw_bar_chart(plot: pg.PlotWidget, labels: list[str], values, highlight: list[bool], title: str) -> None:
-    """Horizontal bars, first label on top: method titles stay readable however many methods there are."""
-    values = np.asarray(values, dtype=float)
-    values = np.where(np.isfinite(values), values, 0.0)
-    rows = np.arange(len(labels))[::-1].astype(float)
-    brushes = [pg.mkBrush(*(HIGHLIGHT_COLOUR if h else BAR_COLOUR)) for h in highlight]
-    # negative scores (SCD can be) grow leftwards from zero
-    plot.addItem(pg.BarGraphItem(x0=np.minimum(values, 0.0), y=rows, width=np.abs(values), height=0.7,
-                                 brushes=brushes))
-    plot.getAxis("left").setTicks([[(float(row), label) for row, label in zip(rows, labels)]])
-    plot.getAxis("bottom").setTicks(None)
-    plot.setTitle(title, color="#222", size="9pt")
-    plot.setAspectLocked(False)  # a radar chart may have locked it
-    # at least five rows of height, top-aligned, so one or two methods do not draw slabs
-    span = max(len(labels), 5)
-    plot.setYRange(len(labels) - span - 0.5, len(labels) - 0.5, padding=0)
-    low, high = min(0.0, float(values.min(initial=0.0))), max(0.0, float(values.max(initial=0.0)))
-    plot.setXRange(low, high if high > low else low + 1.0, padding=0.05)

@@ -20,7 +20,8 @@ from .model import PendingPair, ViewerModel
 
 JobFn = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 FUSED_CACHE_SIZE = 64
-FUSION_EVENTS = ("sources", "orientation", "cursor", "method", "anat_window", "func_window", "colormap")
+FUSION_EVENTS = ("sources", "orientation", "cursor", "method", "colormap")
+WINDOW_EVENTS = ("anat_window", "func_window")   # dragged continuously: re-fused once the drag pauses (debounce)
 
 
 class Runner(Protocol):
@@ -41,8 +42,11 @@ class ComputeService:
         self._fusers: dict[str, dict[str, Any]] = {"fusion": {}, "export": {}}   # touched only inside their lane
         self._get_model = get_model
         self.export_token: int | None = None
+        self.debounce: Callable[[], None] | None = None   # set by the GUI: calls request_fusion a little later
         for name in FUSION_EVENTS:
             model.events[name].connect(lambda event: self.request_fusion())
+        for name in WINDOW_EVENTS:
+            model.events[name].connect(lambda event: (self.debounce or self.request_fusion)())
         model.events.boxes.connect(lambda event: event.value[1] and self.request_metrics())
         model.events.preset.connect(lambda event: self.request_metrics())
 
@@ -50,6 +54,26 @@ class ComputeService:
     def report(self, title: str, message: str) -> None:
         self.model.notify(f"{title}: {message}", "error")
         self.events.error.emit((title, message))
+
+    # --- device ---------------------------------------------------------------------------------------------------
+    def init_device(self) -> None:
+        """Import torch and choose the device in the fusion lane (the window paints before torch loads)."""
+        def init(progress, cancelled):
+            import os
+
+            try:
+                import torch
+
+                from ..fusion.runtime import device_label, select_device
+            except ImportError:
+                return "CPU (PyTorch not installed: networks unavailable)"
+            threads = int(os.environ.get("MEDFUSE_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 2) - 1)
+            torch.set_num_threads(threads)
+            return device_label(select_device())
+
+        self.runner.submit("fusion", "init", init, on_result=self.model.set_device,
+                           on_error=lambda message: self.model.set_device(f"unavailable ({message})"),
+                           droppable=False)
 
     # --- fusion ---------------------------------------------------------------------------------------------------
     def _fuser(self, lane: str, method: str):
@@ -90,7 +114,7 @@ class ComputeService:
         if cached is not None:
             self._deliver(key, cached)
             return
-        if key in self._inflight:
+        if key in self._inflight or key in self.model.failures:   # a failed fusion is not retried by itself
             return
 
         def done(result, key=key):
@@ -100,7 +124,8 @@ class ComputeService:
 
         def failed(message, key=key):
             self._inflight.pop(key, None)
-            if key == self.model.fusion_key(key.method):
+            self.model.set_failed(key, message)
+            if key == self.model.fusion_key():
                 from ..fusion import get_model_info
 
                 self.report("Fusion failed", f"{get_model_info(key.method).title}: {message}")
@@ -273,8 +298,7 @@ def identity_check(anatomical, functional) -> tuple[list[str], bool]:
     """(reasons the two sources may not belong together, whether their identity is known and agrees)."""
     if anatomical is None or functional is None:
         return [], False
-    from ..io.identity import pair_mismatches
+    from ..io.identity import identity_known, pair_mismatches
 
     mismatches = pair_mismatches(anatomical, functional)
-    known = all(v.meta.get("PatientID") for v in (anatomical, functional))
-    return mismatches, known and not mismatches
+    return mismatches, identity_known(anatomical, functional) and not mismatches

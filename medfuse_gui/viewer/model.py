@@ -84,6 +84,7 @@ class ViewerModel:
         self.preset = DEFAULT_METRICS_PRESET
         self.radiological = True        # patient right on screen left (the DICOM convention); False: neurological
         self.fused = None               # latest pipeline.FusedSlice handed in (shown only while its key is current)
+        self.failures: LRUCache[FusionKey, str] = LRUCache(64)   # fusions that failed, with the user's message
         self.metrics: LRUCache[MetricsKey, dict[str, float]] = LRUCache(METRICS_CACHE_SIZE)
         self.messages: list[Message] = []
         self.jobs: dict[int, JobState] = {}
@@ -292,6 +293,14 @@ class ViewerModel:
     def set_fused(self, fused) -> None:
         self.fused = fused
         self.events.fused.emit(fused)
+
+    def set_failed(self, key: FusionKey, message: str) -> None:
+        self.failures.put(key, message)
+        self.events.fused.emit(None)
+
+    def current_failure(self, method: str | None = None) -> str | None:
+        key = self.fusion_key(method)
+        return None if key is None else self.failures.get(key)
 
     def current_fused(self, method: str | None = None):
         """The fused slice on screen, or None while the one for the current parameters is not computed yet."""
