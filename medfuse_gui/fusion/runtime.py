@@ -28,7 +28,8 @@ def device_label(device: torch.device | None = None) -> str:
     device = device or select_device()
     if device.type == "cuda":
         return f"CUDA ({torch.cuda.get_device_name(device)})"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
 
 
 def load_weights(module: nn.Module, path: Path, expected_sha256: str | None) -> None:

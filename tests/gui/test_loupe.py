@@ -51,14 +51,14 @@ def test_moving_a_box_in_one_cell_moves_it_in_all_and_in_the_viewer(qtbot, loupe
         assert (box.x, box.y) == pytest.approx((150, 90))
         inset = panel.inset_range("green")
         assert inset.center().x() == pytest.approx(150 + box.w / 2, abs=0.5)
-    assert window.boxes["green"].x == pytest.approx(150)
+    assert window.model.boxes["green"].x == pytest.approx(150)
 
 
 def test_table_equals_metrics_module_and_marks_the_best(qtbot, loupe_window):
     window = loupe_window
     loupe = window.loupe
     loupe.region_combo.setCurrentText("Red box")
-    region = window.boxes["red"].rect()
+    region = window.model.boxes["red"].rect()
     best = {}
     for method in loupe.selected_methods():
         a, b, f = window.loupe_controller.results[method].metric_arrays()
@@ -99,8 +99,11 @@ def test_radar_chart_draws_one_polygon_per_method(loupe_window):
     assert not view.state["aspectLocked"]
     bars = [item for item in view.addedItems if isinstance(item, pg.BarGraphItem)]
     assert len(bars) == 1 and len(bars[0].opts["y"]) == len(loupe.selected_methods())
+    from medfuse_gui.gui.charts import short_label
+
     ticks = loupe.chart.getAxis("left")._tickLevels[0]
-    assert sorted(label for _, label in ticks) == sorted(get_model_info(m).title for m in loupe.selected_methods())
+    assert sorted(label for _, label in ticks) == sorted(short_label(get_model_info(m).title)
+                                                         for m in loupe.selected_methods())
 
 
 def test_long_cell_titles_keep_their_timing_and_fit(qtbot):
