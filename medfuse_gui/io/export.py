@@ -13,6 +13,7 @@ import numpy as np
 from .. import __version__
 from .errors import MedFuseError, WriteError
 from .volume import Volume
+from .voxel_order import to_source_order
 from .writers import check_target, write_many_atomic, write_nifti, write_png
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -51,7 +52,8 @@ def export_volume(path: str | Path, rgb: np.ndarray, reference: Volume, method: 
         raise MedFuseError(f"fused volume {rgb.shape[:3]} is not on the anatomical grid {reference.grid_shape}")
     if fmt == "nifti":
         description = f"MedFuse {method}" + (f"; {registration.describe_short()}" if registration else "")
-        return [write_nifti(path, rgb, reference.affine, force=force, description=description)]
+        pixels, affine = to_source_order(rgb, reference.affine, reference.meta)   # voxel for voxel with the file
+        return [write_nifti(path, pixels, affine, force=force, description=description)]
     if fmt == "png":
         if rgb.shape[0] != 1:
             raise MedFuseError("a single .png holds one slice: choose a slice, or the png-stack/nifti/dicom formats")
