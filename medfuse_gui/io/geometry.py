@@ -38,8 +38,8 @@ def reorient_for_display(volume: Volume) -> Volume:
     return Volume(pixels=pixels, modality=volume.modality, spacing=(zooms[2], zooms[1], zooms[0]), affine=affine,
                   source=volume.source, geometry_known=True, window=volume.window,
                   frame_of_reference=volume.frame_of_reference, unit=volume.unit, quantity=volume.quantity,
-                  suv=volume.suv, meta=dict(volume.meta, reoriented_from="".join(ornt.aff2axcodes(volume.affine)),
-                                            source_affine=volume.affine.copy()))
+                  suv=volume.suv, meta=dict(volume.meta, reoriented_from="".join(
+                      ornt.aff2axcodes(volume.affine))))
 
 
 @dataclass

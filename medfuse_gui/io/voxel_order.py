@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 from nibabel import orientations as ornt
 
-SOURCE_AFFINE = "source_affine"   # Volume.meta key: the affine of the file before display reorientation
 
 
 def to_source_order(pixels: np.ndarray, display_affine: np.ndarray, meta: dict) -> tuple[np.ndarray, np.ndarray]:
     """(pixels in the source file's voxel order, the source affine) for (Z,Y,X[,C]) ``pixels`` on the display grid;
     unchanged when the volume was not reoriented for display."""
-    source = meta.get(SOURCE_AFFINE)
-    if source is None:
+    source = meta.get("file_affine")   # set by the loaders: the file's own (col, row, slice) -> RAS affine
+    if source is None or not meta.get("reoriented_from"):
         return pixels, display_affine
     source = np.asarray(source, dtype=float)
     transform = ornt.ornt_transform(ornt.io_orientation(display_affine), ornt.io_orientation(source))
