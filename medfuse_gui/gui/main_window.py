@@ -24,6 +24,7 @@ from .menus import build_menus
 from .metrics_panel import MetricsPanel
 from .persistence import Persistence
 from .status import StatusBar
+from .study_panel import ReadoutPanel, StudyPanel
 from .toolbar import Toolbars
 from .viewer_area import ViewerArea
 from .worker import QtRunner
@@ -82,6 +83,15 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.metrics_dock)
         self.resizeDocks([self.metrics_dock], [360], Qt.Orientation.Horizontal)
 
+        self.study_panel, self.study_dock = self._dock(StudyPanel(model), "Study", "studyDock")
+        self.readout_panel, self.readout_dock = self._dock(ReadoutPanel(model), "Read-out", "readoutDock")
+        # one column on the right, as Slicer's module panel: the metrics first, the study and the read-out a tab away
+        # (the status bar repeats the read-out on one line while the mouse is over a view)
+        self.tabifyDockWidget(self.metrics_dock, self.study_dock)
+        self.tabifyDockWidget(self.study_dock, self.readout_dock)
+        self.metrics_dock.raise_()
+        self.viewer.hovered.connect(self._on_hover)
+
         self.toolbars = Toolbars(self, model)
         self.toolbars.methodChosen = self.select_method
         self.status = StatusBar(self, model, self.service.cancel_export)
@@ -97,6 +107,20 @@ class MainWindow(QMainWindow):
         self._offer_last_session()
         # torch takes ~1 s to import: start it in the fusion thread once the window has painted, not before
         QTimer.singleShot(300, self.service.init_device)
+
+    def _dock(self, widget: QWidget, title: str, name: str) -> tuple[QWidget, QDockWidget]:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return widget, dock
+
+    def _on_hover(self, voxel) -> None:
+        probe = self.readout_panel.show_point(voxel)
+        self.status.show_probe(probe.status_text() if probe is not None and voxel is not None else "")
 
     def _wire_events(self) -> None:
         model, service = self.model, self.service
@@ -172,7 +196,11 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, _index: int) -> None:
         # The loupe has its own table over every method: the single-method dock would only take its room.
-        self.metrics_dock.setVisible(self.tabs.currentWidget() is not self.loupe)
+        viewing = self.tabs.currentWidget() is not self.loupe
+        for dock in (self.metrics_dock, self.study_dock, self.readout_dock):
+            dock.setVisible(viewing)
+        if viewing:
+            self.metrics_dock.raise_()
         self.loupe_controller.refresh()
 
     # --- sessions -----------------------------------------------------------------------------------------------------

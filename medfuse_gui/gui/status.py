@@ -21,6 +21,10 @@ class StatusBar(QObject):
         self.message_label = QLabel(IDLE_TEXT)
         self.message_label.setMinimumWidth(50)
         bar.addWidget(self.message_label, 1)
+        self.probe_label = QLabel("")   # the data probe under the mouse, on one line (the read-out dock has it all)
+        self.probe_label.setMinimumWidth(50)
+        self.probe_label.setVisible(False)
+        bar.addWidget(self.probe_label, 2)
         self.notice_label = QLabel("")
         self.notice_label.setStyleSheet("color: #b35c00; font-weight: 600;")
         bar.addWidget(self.notice_label)
@@ -56,6 +60,11 @@ class StatusBar(QObject):
         self.time_label.setText(f"{get_model_info(fused.method).title}: {fused.seconds * 1000:.0f} ms"
                                 if fused is not None else "")
         self.device_label.setText(f"Device: {model.device}" if model.device else "Device: starting…")
+
+    def show_probe(self, text: str) -> None:
+        self.probe_label.setText(text)
+        self.probe_label.setToolTip(text)
+        self.probe_label.setVisible(bool(text))
 
     def _render_jobs(self) -> None:
         model = self.model

@@ -8,6 +8,8 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ..fusion import get_model_info
+from ..io.orientation import edge_labels
+from ..io.suv import display_scale
 from ..viewer import render
 from ..viewer.model import ViewerModel
 from .views import ImagePanel, link_views
@@ -18,6 +20,7 @@ ROLES = ("anatomical", "functional", "fused", "overlay")
 class ViewerArea(QWidget):
     fileDropped = Signal(str, str)   # role, path
     rendered = Signal(str)           # which panel was (re)drawn: tests wait on it
+    hovered = Signal(object)         # the grid voxel (i, j, k) under the mouse, or None when it left the views
 
     def __init__(self, model: ViewerModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -38,6 +41,7 @@ class ViewerArea(QWidget):
             panel.boxMoveFinished.connect(lambda name, box: model.set_box(name, box, finished=True))
             panel.view.sliceStepped.connect(model.step_slice)
             panel.view.pointClicked.connect(self._on_point_clicked)
+            panel.view.pointHovered.connect(self._on_point_hovered)
         for role in ("anatomical", "functional"):
             self.panels[role].fileDropped.connect(lambda path, role=role: self.fileDropped.emit(role, path))
         self.panels["anatomical"].view.windowDragged.connect(self._on_window_dragged)
@@ -51,6 +55,9 @@ class ViewerArea(QWidget):
         events.anat_window.connect(lambda e: self._on_anat_window())
         for name in ("func_window", "colormap"):
             events[name].connect(lambda e: self._render_functional())
+            events[name].connect(lambda e: self.render_colour_bars())
+        events.anat_window.connect(lambda e: self.render_colour_bars())
+        events.display.connect(lambda e: self.render_orientation())
         events.overlay.connect(lambda e: self._render_overlay())
         events.boxes.connect(lambda e: self.render_boxes())
         events.method.connect(lambda e: self.render_fused())
@@ -76,6 +83,8 @@ class ViewerArea(QWidget):
         self.render_fused()
         self.render_crosshair()
         self._apply_display()
+        self.render_orientation()
+        self.render_colour_bars()
         if reset_zoom:
             self.reset_zoom()
 
@@ -151,6 +160,37 @@ class ViewerArea(QWidget):
         for panel in self.panels.values():
             panel.set_crosshair(point)
 
+    def render_orientation(self) -> None:
+        """Edge letters from the grid's affine (a flipped file shows flipped letters) and a scale bar in mm; an image
+        without geometry says so instead."""
+        model = self.model
+        grid, geometry = model.grid, model.plane_geometry()
+        labels = None if grid is None else edge_labels(grid, model.orientation, model.radiological)
+        note = "" if grid is None or labels is not None else "no orientation: image without world geometry"
+        col_mm = geometry.pixel_mm[1] if geometry is not None and grid.geometry_known else None
+        for panel in self.panels.values():
+            panel.edge_labels.set_labels(labels.as_dict() if labels else None, note)
+            panel.scale_bar.set_pixel_mm(col_mm)
+
+    def render_colour_bars(self) -> None:
+        """The functional window through its colormap, in SUV where the series has a valid factor (else its unit),
+        beside the functional, fused and overlay views; the anatomical window in its unit beside the anatomy."""
+        model = self.model
+        functional = model.functional
+        for role in ("functional", "fused", "overlay"):
+            bar = self.panels[role].colour_bar
+            if functional is None or functional.is_rgb or model.func_window is None:
+                bar.hide()
+                continue
+            scale, unit = display_scale(functional)
+            low, high = model.func_window
+            bar.show(model.colormap or "gray", (low * scale, high * scale), unit)
+        anatomical = model.anatomical
+        if anatomical is None or anatomical.is_rgb:
+            self.panels["anatomical"].colour_bar.hide()
+        else:
+            self.panels["anatomical"].colour_bar.show("gray", model.anat_window, anatomical.unit)
+
     def _apply_display(self) -> None:
         # radiological: the patient's right on the screen's left (the stored L,P,S layout); neurological flips it
         for panel in self.panels.values():
@@ -181,6 +221,13 @@ class ViewerArea(QWidget):
         geometry = self.model.plane_geometry()
         if geometry is not None:
             self.model.set_cursor(geometry.view_to_voxel(x, y, self.model.slice_index))
+
+    def _on_point_hovered(self, point) -> None:
+        geometry = self.model.plane_geometry()
+        if point is None or geometry is None:
+            self.hovered.emit(None)
+            return
+        self.hovered.emit(geometry.view_to_voxel(point[0], point[1], self.model.slice_index))
 
     def reset_zoom(self) -> None:
         geometry = self.model.plane_geometry()

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..viewer.boxes import BOX_COLOURS, BOX_NAMES, Box, default_boxes  # noqa: F401  (Box is part of this API)
+from .view_overlays import ColourBar, EdgeLabels, ScaleBar
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -48,6 +49,13 @@ class ImageViewBox(pg.ViewBox):
             self.pointClicked.emit(float(point.x()), float(point.y()))
             return
         super().mouseClickEvent(ev)
+
+    def hoverEvent(self, ev):
+        if ev.isExit():
+            self.pointHovered.emit(None)
+            return
+        point = self.mapToView(ev.pos())
+        self.pointHovered.emit((float(point.x()), float(point.y())))
 
     def wheelEvent(self, ev, axis=None):
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -124,6 +132,9 @@ class ImagePanel(QWidget):
         self.canvas.ci.setSpacing(4)
         self.view = ImageViewBox(window_level=window_level, lockAspect=True, invertY=True, enableMenu=False)
         self.canvas.addItem(self.view, row=0, col=0, colspan=2)
+        self.colour_bar = ColourBar(self.canvas.ci, row=0, col=2)
+        self.edge_labels = EdgeLabels(self.view)
+        self.scale_bar = ScaleBar(self.view)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
         self.placeholder = pg.TextItem("", color=(170, 170, 170), anchor=(0.5, 0.5))
