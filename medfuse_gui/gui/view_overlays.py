@@ -107,7 +107,7 @@ class ColourBar:
         self.item = pg.ColorBarItem(values=(0.0, 1.0), colorMap=colour_map("gray"), interactive=False, width=12,
                                     rounding=0.001, colorMapMenu=False)
         layout.addItem(self.item, row=row, col=col)
-        self.item.setVisible(False)
+        self.item.setOpacity(0.0)
         self.window: tuple[float, float] | None = None
         self.unit = ""
         self.name = ""
@@ -117,8 +117,9 @@ class ColourBar:
         self.item.setColorMap(colour_map(name))
         self.item.setLevels(values=window)
         self.item.axis.setLabel(unit)
-        self.item.setVisible(True)
+        self.item.setOpacity(1.0)
 
     def hide(self) -> None:
+        # transparent, not hidden: every view keeps the same width, so pyqtgraph's linked ranges stay exact
         self.window = None
-        self.item.setVisible(False)
+        self.item.setOpacity(0.0)
