@@ -30,10 +30,15 @@ def _quiet_libraries(debug: bool) -> None:
     """Library warnings (pydicom on malformed values, nibabel) carry Python class names and source paths: MedFuse
     reports what matters in its own words, so they show only with --debug."""
     import logging
+    import os
     import warnings
 
     if debug:
         return
+    from .io.guard import set_native_messages_muted
+
+    set_native_messages_muted(True)
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     warnings.simplefilter("ignore")
     for name in ("pydicom", "nibabel", "PIL", "tifffile"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

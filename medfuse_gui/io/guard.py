@@ -7,12 +7,14 @@ variable ``MEDFUSE_MAX_PIXEL_BYTES`` (bytes, or with a K/M/G suffix), the defaul
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
+import sys
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from .errors import InputTooLargeError, LoadError, MedFuseError, SpecialFileError
 
@@ -21,6 +23,11 @@ DEFAULT_MAX_PIXEL_BYTES = 2 * 1024 ** 3
 _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 
 _override: int | None = None
+# The largest slice MedFuse takes, whatever the byte limit: radiology's largest images (mammography, ~4k x 5k) fit
+# well within it; a header declaring more is a decompression bomb or a corrupt Rows/Columns.
+MAX_SLICE_PIXELS = 8192 * 8192
+_ROW_NAMES = ("Rows", "rows", "dim y")
+_COLUMN_NAMES = ("Columns", "columns", "dim x")
 
 
 def parse_byte_size(text: str) -> int:
@@ -111,6 +118,12 @@ def check_declared_size(path: str | Path, what: str, dims: dict[str, int], bytes
     for name, value in dims.items():
         if value < 1:
             raise LoadError(path, f"{what} declares {name} = {value}: no pixels")
+    rows = next((dims[k] for k in _ROW_NAMES if k in dims), 1)
+    columns = next((dims[k] for k in _COLUMN_NAMES if k in dims), 1)
+    if rows * columns > MAX_SLICE_PIXELS:
+        raise InputTooLargeError(path, f"{what} declares a {columns} x {rows} image ({rows * columns / 1e6:.0f} "
+                                       f"megapixels), more than the largest slice MedFuse takes "
+                                       f"({MAX_SLICE_PIXELS / 1e6:.0f} megapixels)")
     total = math.prod(int(v) for v in dims.values()) * bytes_per_sample
     limit = max_pixel_bytes()
     if total > limit:
@@ -146,3 +159,31 @@ def check_inflated_size(path: str | Path, stream: BinaryIO, limit: int, chunk: i
     except zlib.error:
         raise LoadError(path, "the deflated data set is corrupt (it does not inflate)") from None
     return total
+
+
+_mute_native = False
+
+
+def set_native_messages_muted(muted: bool) -> None:
+    """The CLI mutes what C codecs print on stderr themselves (libpng, libtiff, OpenCV's log) so that a bad file
+    gives one line, MedFuse's; the GUI has no terminal and leaves them alone."""
+    global _mute_native
+    _mute_native = bool(muted)
+
+
+@contextlib.contextmanager
+def native_messages_muted() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null around a native decode call (when muted, else do nothing)."""
+    if not _mute_native:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .errors import LoadError
-from .guard import check_declared_size, check_regular_file
+from .guard import check_declared_size, check_regular_file, native_messages_muted
 from .rasterheader import read_header
 from .volume import Volume
 
@@ -40,13 +40,15 @@ def load_raster(path: str | Path) -> Volume:
         raise LoadError(path, (exc.strerror or "cannot be read").lower()) from None
     check_declared_size(path, f"the {header.kind} header", header.dims(), header.bytes_per_sample)
     try:
-        image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+        with native_messages_muted():
+            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     except cv2.error:
         image = None
     if image is None:
         raise LoadError(path, f"not a readable {header.kind} image (corrupt or truncated?)")
     if image.dtype not in (np.uint8, np.uint16):
-        image = image.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # float64 beyond float32: Inf, then the finite policy
+            image = image.astype(np.float32)
     if image.ndim == 3:
         if image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
