@@ -15,6 +15,33 @@ COMMANDS = ("methods", "info", "fuse", "register", "compare", "metrics", "train"
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is so that atomic writes remove their temporaries on the way out."""
+
+
+def _raise_terminated(signum, frame) -> None:  # noqa: ARG001 - the signal handler signature
+    raise Terminated()
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Library warnings (pydicom on malformed values, nibabel) carry Python class names and source paths: MedFuse
+    reports what matters in its own words, so they show only with --debug."""
+    import logging
+    import os
+    import warnings
+
+    if debug:
+        return
+    from .io.guard import set_native_messages_muted
+
+    set_native_messages_muted(True)
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    warnings.simplefilter("ignore")
+    for name in ("pydicom", "nibabel", "PIL", "tifffile"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +77,24 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    import signal
+    import threading
+
     from .io.errors import MedFuseError
 
+    _quiet_libraries(args.debug)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    else:  # pragma: no cover - main() called from a worker thread (tests): signals stay as they are
+        previous = None
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("medfuse: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("medfuse: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except MedFuseError as exc:
         if args.debug:
             raise
@@ -75,9 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"medfuse {args.command}: the GPU ran out of memory (try --device cpu or a smaller image)",
                   file=sys.stderr)
         else:
-            print(f"medfuse {args.command}: {exc.__class__.__name__}: {text} (--debug shows the traceback)",
-                  file=sys.stderr)
+            print(f"medfuse {args.command}: unexpected internal error ({text or 'no message'}); please report it "
+                  "(--debug shows the traceback)", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

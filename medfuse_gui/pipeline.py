@@ -19,7 +19,7 @@ import numpy as np
 
 from . import colour
 from .io import Volume, align, to_unit
-from .io.errors import GeometryError
+from .io.errors import GeometryError, MedFuseError
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -83,7 +83,12 @@ class Pair:
 
 
 def make_pair(anatomical: Volume, functional: Volume, transform=None) -> Pair:
-    """``transform``: a registration (medfuse_gui.registration.Transform) to resample the functional through."""
+    """``transform``: a registration (medfuse_gui.registration.Transform) to resample the functional through.
+
+    Volumes that did not come through ``io.load`` get the same finite-value policy here (NaN/Inf -> missing data)."""
+    from .io.finite import make_finite
+
+    anatomical, functional = make_finite(anatomical), make_finite(functional)
     if anatomical.is_rgb:
         # A colour "anatomical" image is fused on its luminance, like every paper does with its gray MRI.
         anatomical = anatomical.with_pixels(colour.to_uint8(colour.luminance(anatomical.pixels)))
@@ -115,15 +120,31 @@ def slice_inputs(pair: Pair, index: int, anatomical_window: tuple[float, float] 
     count = pair.n_planes(orientation)
     if not 0 <= index < count:
         raise IndexError(f"{orientation} slice {index} outside 0..{count - 1}")
-    anatomical = to_unit(plane(pair.anatomical, orientation, index), anatomical_window or pair.anatomical.window)
+    anatomical = _finite_unit(to_unit(plane(pair.anatomical, orientation, index),
+                                      _window(anatomical_window, pair.anatomical.window)))
     functional = plane(pair.functional, orientation, index)
     if functional.ndim == 2:
-        functional = to_unit(functional, functional_window or pair.functional.window)
+        functional = _finite_unit(to_unit(functional, _window(functional_window, pair.functional.window)))
         cmap = colormap or default_colormap(pair.functional)
         luma, chroma, rgb = colour.split_functional(functional, cmap, colour_space)
     else:
         luma, chroma, rgb = colour.split_functional(functional, space=colour_space)
     return SliceInputs(anatomical, luma, chroma, rgb, colour_space)
+
+
+def _window(asked: tuple[float, float] | None, default: tuple[float, float] | None) -> tuple[float, float]:
+    """The window asked for when both ends are finite, else the volume's (else 0..1)."""
+    for window in (asked, default):
+        if window is not None and len(window) == 2 and all(np.isfinite(window)):
+            return (float(window[0]), float(window[1]))
+    return (0.0, 1.0)
+
+
+def _finite_unit(values: np.ndarray) -> np.ndarray:
+    """No network, metric or exporter receives a non-finite value: NaN (missing) -> 0, +Inf -> 1."""
+    if np.isfinite(values).all():
+        return values
+    return np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0)
 
 
 @dataclass
@@ -147,9 +168,13 @@ class FusedSlice:
 
 def fuse_inputs(inputs: SliceInputs, fuser, index: int = 0) -> FusedSlice:
     start = time.perf_counter()
-    fused = np.asarray(fuser.fuse(inputs.anatomical, inputs.functional_luma), dtype=np.float32)
+    fused = np.asarray(fuser.fuse(_finite_unit(inputs.anatomical), _finite_unit(inputs.functional_luma)),
+                       dtype=np.float32)
     if fused.shape != inputs.anatomical.shape:
         raise GeometryError(f"{fuser.name} returned shape {fused.shape} for inputs {inputs.anatomical.shape}")
+    if not np.isfinite(fused).all():
+        raise MedFuseError(f"{fuser.name} produced {int(np.count_nonzero(~np.isfinite(fused)))} non-finite values on "
+                           f"slice {index} from finite inputs: try another method")
     rgb = colour.merge(fused, inputs.functional_chroma, inputs.colour_space)
     return FusedSlice(index, fuser.name, inputs, fused, rgb, time.perf_counter() - start)
 

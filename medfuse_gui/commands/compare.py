@@ -55,7 +55,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..compare import resolve_methods
-    from ..io.writers import check_target
+    from ..io.writers import check_target, refuse_overwriting_inputs
 
     single = bool(args.anat or args.func)
     many = bool(args.split or args.anat_dir or args.func_dir)
@@ -65,6 +65,7 @@ def run(args) -> int:
         raise MedFuseError("nothing to write: give --figure and/or --table")
     for out in (args.figure, args.table):
         if out:
+            refuse_overwriting_inputs(out, (args.anat, args.func, args.anat_dir, args.func_dir))
             check_target(out, args.force)
     methods = resolve_methods(args.methods)
     bar = tqdm(disable=args.quiet, file=sys.stderr, unit="fusion", desc="compare")

@@ -43,8 +43,12 @@ def run(args) -> int:
     from ..fusion import get_model, get_model_info
     from ..io.export import check_output_free, export_volume, format_for
 
+    from ._checks import check_device
+
     fmt = format_for(args.output, args.format)
-    check_output_free(args.output, fmt, args.force)  # fail before minutes of fusion, not after
+    device = check_device(args.device)
+    # fail before minutes of fusion, not after; an input is never replaced, even with --force
+    check_output_free(args.output, fmt, args.force, inputs=(args.anat, args.func, args.transform))
     if args.colormap is not None and args.colormap not in COLORMAPS:
         raise MedFuseError(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
     info = get_model_info(args.method)
@@ -66,7 +70,7 @@ def run(args) -> int:
     pair = pipeline.make_pair(anatomical, functional, transform)
     for warning in pair.warnings:
         print(f"medfuse fuse: warning: {warning}", file=sys.stderr)
-    fuser = get_model(info.name, device=args.device)
+    fuser = get_model(info.name, device=device)
 
     if fmt == "png":
         index = pair.n_slices // 2 if args.slice is None else args.slice

@@ -194,10 +194,11 @@ def summary_rows(rows: list[dict[str, float]], names: list[str]) -> tuple[dict[s
 
 
 def _run_folder(args, preset) -> int:
-    from ..io.writers import check_target, write_bytes_atomic
+    from ..io.writers import check_target, refuse_overwriting_inputs, write_bytes_atomic
     from ..metrics import compute
 
     out = Path(args.out)
+    refuse_overwriting_inputs(out, (args.anat_dir, args.func_dir, args.fused_dir))
     check_target(out, args.force)  # fail before the work, not after it
     pairs = pair_folders(Path(args.anat_dir), Path(args.func_dir), Path(args.fused_dir))
     rows, names = [], None

@@ -29,11 +29,12 @@ def run(args) -> int:
 
     from .. import io
     from ..io.errors import MedFuseError
-    from ..io.writers import check_target
+    from ..io.writers import check_target, refuse_overwriting_inputs
     from ..registration import TRANSFORM_SUFFIXES, register
 
     if Path(args.output).suffix.lower() not in TRANSFORM_SUFFIXES:
         raise MedFuseError(f"cannot write {Path(args.output).name}: a transform file must end in .tfm or .txt")
+    refuse_overwriting_inputs(args.output, (args.anat, args.func))
     check_target(args.output, args.force)  # fail before the registration, not after
     anatomical, functional = io.load(args.anat), io.load(args.func)
     with tqdm(total=1, unit="it", disable=args.quiet, file=sys.stderr, desc="registering") as bar:

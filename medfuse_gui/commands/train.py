@@ -40,6 +40,9 @@ def run(args) -> int:
     from ..fusion import get_model_info
     from ..training.loop import TrainConfig, install_weights, train
 
+    from ._checks import check_device
+
+    check_device(args.device)
     info = get_model_info(args.model)
     config = TrainConfig.from_paper(info.name, tasks=args.task, epochs=args.epochs,
                                     steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,

@@ -192,6 +192,13 @@ def manifest() -> dict[str, WeightsEntry]:
     path = WEIGHTS_DIR / MANIFEST_NAME
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text())
-    return {name: WeightsEntry(file=rec["file"], sha256=rec["sha256"], meta=rec)
-            for name, rec in data.get("models", {}).items()}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {name: WeightsEntry(file=rec["file"], sha256=rec["sha256"], meta=rec)
+                for name, rec in data.get("models", {}).items()}
+    except json.JSONDecodeError as exc:
+        raise WeightsError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): reinstall MedFuse or "
+                           "restore the file") from None
+    except (OSError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
+        raise WeightsError(f"{path} is not a valid weights manifest (each model needs a file and a sha256): "
+                           "reinstall MedFuse or restore the file") from None

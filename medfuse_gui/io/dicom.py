@@ -4,6 +4,9 @@ Geometry follows DICOM PS3.3 C.7.6.2: ImageOrientationPatient gives the row dire
 the column direction (increasing row index), PixelSpacing is (between rows, between columns). Slices of a series are
 ordered by ImagePositionPatient projected on the slice normal, never by file name or InstanceNumber. World coordinates
 are converted from DICOM's LPS to RAS+ so that DICOM and NIfTI share one world.
+
+Every header value is read through ``headerparse.HeaderReader`` (malformed values fall back with a warning naming the
+tag) and every file through ``dicom_read.read_dataset`` (the input guard). See docs/input-safety.md.
 """
 
 from __future__ import annotations
@@ -14,110 +17,63 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut
 
+from .dicom_read import decode_pixels, declared_pixel_bytes, describe_object, has_dicm_prefix, read_dataset
 from .errors import LoadError, MixedSeriesError
+from .finite import add_warning
+from .guard import check_declared_size, check_path, is_regular_file
+from .headerparse import HeaderReader
 from .suv import suv_factor
 from .units import dicom_unit
 from .volume import Volume
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _IMAGE_TYPE_TOLERANCE_MM = 1e-3
+_MAX_SERIES_FILES = 100_000  # a folder walk stops here: a series folder, not a disk
 
 
 def is_dicom_file(path: Path) -> bool:
-    """True when the file has the DICM preamble (or a .dcm suffix and parses)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(128)
-            if handle.read(4) == b"DICM":
-                return True
-    except OSError:
+    """True for a regular file with the DICM preamble, or with a .dcm/.dicom suffix (checked further on reading)."""
+    if not is_regular_file(path):
         return False
-    return path.suffix.lower() in (".dcm", ".dicom")
+    return has_dicm_prefix(path) or path.suffix.lower() in (".dcm", ".dicom")
 
 
-def _read(path: Path, stop_before_pixels: bool = False) -> pydicom.Dataset:
-    try:
-        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=path.suffix.lower() == ".dcm")
-    except InvalidDicomError as exc:
-        raise LoadError(path, "not a DICOM file") from exc
-    except (OSError, ValueError, EOFError, AttributeError, TypeError, KeyError) as exc:
-        raise LoadError(path, f"unreadable DICOM ({exc.__class__.__name__}: {exc})") from exc
-
-
-def _pixels(ds: pydicom.Dataset, path: Path) -> np.ndarray:
-    """Decoded pixels in modality units: (frames, rows, cols) float32 or (frames, rows, cols, 3) uint8 RGB."""
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise LoadError(path, f"no image pixels (a {ds.get('Modality', '?')} object of SOP class {ds.get('SOPClassUID', '?')})")
-    try:
-        arr = ds.pixel_array
-    except Exception as exc:  # pydicom raises RuntimeError/NotImplementedError/ValueError per codec
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", str(syntax))
-        first = str(exc).strip().splitlines()
-        raise LoadError(path, f"pixel data could not be decoded (transfer syntax {name}): {first[-1] if first else exc}") from exc
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    # pydicom >= 3 returns YBR_* colour as RGB already (as_rgb=True by default).
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    samples = int(ds.get("SamplesPerPixel", 1))
-    if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
-
-        arr = apply_color_lut(arr, ds)
-        if arr.dtype != np.uint8:
-            arr = (arr.astype(np.float32) / 257.0).round().astype(np.uint8)
-        samples = 3
-    if samples == 3:
-        if frames == 1:
-            arr = arr[None]
-        if arr.dtype != np.uint8:
-            arr = np.clip(arr.astype(np.float32) * (255.0 / max(float(arr.max()), 1.0)), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(arr)
-    if frames == 1:
-        arr = arr[None]
-    values = apply_modality_lut(arr, ds).astype(np.float32, copy=False)
-    if "DoseGridScaling" in ds:  # RT dose stores Gy per stored unit here, not in RescaleSlope
-        values = values * np.float32(float(ds.DoseGridScaling))
-    if photometric == "MONOCHROME1":  # 0 means white: invert so that bright is high signal, as everywhere else
-        values = float(values.max()) + float(values.min()) - values
-    return np.ascontiguousarray(values)
-
-
-def _window(ds: pydicom.Dataset) -> tuple[float, float] | None:
-    centre, width = ds.get("WindowCenter"), ds.get("WindowWidth")
-    if centre is None or width is None:
+def _window(reader: HeaderReader) -> tuple[float, float] | None:
+    if not (reader.has("WindowCenter") and reader.has("WindowWidth")):
         return None
-    try:
-        centre = float(centre[0] if isinstance(centre, pydicom.multival.MultiValue) else centre)
-        width = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
-    except (TypeError, ValueError):
-        return None
-    if width <= 1:
+    centre = reader.number("WindowCenter")
+    width = reader.number("WindowWidth", positive=True)
+    if centre is None or width is None or width <= 1:
         return None
     return (centre - width / 2.0, centre + width / 2.0)
 
 
-def _orientation(ds: pydicom.Dataset) -> tuple[np.ndarray, np.ndarray] | None:
-    iop = ds.get("ImageOrientationPatient")
-    if iop is None or len(iop) != 6:
+def _orientation(reader: HeaderReader) -> tuple[np.ndarray, np.ndarray] | None:
+    iop = reader.numbers("ImageOrientationPatient", 6)
+    if iop is None:
         return None
-    row_dir = np.array([float(v) for v in iop[:3]])
-    col_dir = np.array([float(v) for v in iop[3:]])
+    row_dir, col_dir = np.array(iop[:3]), np.array(iop[3:])
     if not (np.isclose(np.linalg.norm(row_dir), 1, atol=1e-2) and np.isclose(np.linalg.norm(col_dir), 1, atol=1e-2)):
+        reader.warn(f"ImageOrientationPatient {iop} is not two unit vectors: geometry ignored")
         return None
-    return row_dir / np.linalg.norm(row_dir), col_dir / np.linalg.norm(col_dir)
+    row_dir, col_dir = row_dir / np.linalg.norm(row_dir), col_dir / np.linalg.norm(col_dir)
+    if abs(float(row_dir @ col_dir)) > 1e-2:
+        reader.warn(f"ImageOrientationPatient {iop}: row and column directions are not perpendicular, geometry ignored")
+        return None
+    return row_dir, col_dir
 
 
-def _pixel_spacing(ds: pydicom.Dataset) -> tuple[float, float] | None:
-    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
-    if spacing is None or len(spacing) != 2:
-        return None
-    row_spacing, col_spacing = float(spacing[0]), float(spacing[1])
-    if row_spacing <= 0 or col_spacing <= 0:
-        return None
-    return row_spacing, col_spacing
+def _pixel_spacing(reader: HeaderReader) -> tuple[float, float] | None:
+    keyword = "PixelSpacing" if reader.has("PixelSpacing") else "ImagerPixelSpacing"
+    spacing = reader.numbers(keyword, 2, positive=True)
+    return None if spacing is None else (spacing[0], spacing[1])
+
+
+def _slice_step(reader: HeaderReader) -> float:
+    """SpacingBetweenSlices, else SliceThickness, else 0 (unknown)."""
+    return reader.number("SpacingBetweenSlices", None, positive=True) or reader.number(
+        "SliceThickness", None, positive=True) or 0.0
 
 
 def _affine(position: np.ndarray, row_dir: np.ndarray, col_dir: np.ndarray, row_spacing: float, col_spacing: float,
@@ -131,80 +87,88 @@ def _affine(position: np.ndarray, row_dir: np.ndarray, col_dir: np.ndarray, row_
     return LPS_TO_RAS @ lps
 
 
-def _common_meta(ds: pydicom.Dataset) -> dict:
+def _common_meta(reader: HeaderReader) -> dict:
     keep = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate", "StudyTime",
             "StudyID", "StudyDescription", "AccessionNumber", "ReferringPhysicianName", "SeriesInstanceUID",
             "SeriesDescription", "SeriesNumber", "Modality", "FrameOfReferenceUID", "Units", "Manufacturer",
             "ManufacturerModelName", "BodyPartExamined", "PatientWeight", "DecayCorrection")
     meta = {"format": "dicom"}
     for key in keep:
-        if key in ds:
-            meta[key] = str(ds.get(key))
+        if reader.has(key):
+            meta[key] = reader.text(key)
     return meta
 
 
-def _multiframe_geometry(ds: pydicom.Dataset, frames: int):
+def _multiframe_geometry(reader: HeaderReader, frames: int):
     """Positions/orientation of an enhanced multi-frame object or an NM/RT-dose-style multi-frame file."""
+    ds = reader.ds
     positions, orientation, spacing = None, None, None
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    if shared:
-        group = shared[0]
-        if "PlaneOrientationSequence" in group:
-            orientation = _orientation(group.PlaneOrientationSequence[0])
-        if "PixelMeasuresSequence" in group:
-            spacing = _pixel_spacing(group.PixelMeasuresSequence[0])
-    if per_frame and len(per_frame) == frames:
+    shared = reader.value("SharedFunctionalGroupsSequence")
+    per_frame = reader.value("PerFrameFunctionalGroupsSequence")
+
+    def item(group, keyword):
         try:
-            positions = np.array([[float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient] for f in per_frame])
-        except (AttributeError, IndexError, KeyError):
-            positions = None
-        if orientation is None and "PlaneOrientationSequence" in per_frame[0]:
-            orientation = _orientation(per_frame[0].PlaneOrientationSequence[0])
-        if spacing is None and "PixelMeasuresSequence" in per_frame[0]:
-            spacing = _pixel_spacing(per_frame[0].PixelMeasuresSequence[0])
+            return reader.child(group[keyword].value[0]) if keyword in group else None
+        except Exception:  # noqa: BLE001 - an empty or malformed sequence
+            return None
+
+    if shared:
+        if (plane := item(shared[0], "PlaneOrientationSequence")) is not None:
+            orientation = _orientation(plane)
+        if (measures := item(shared[0], "PixelMeasuresSequence")) is not None:
+            spacing = _pixel_spacing(measures)
+    if per_frame and len(per_frame) == frames:
+        found = [item(f, "PlanePositionSequence") for f in per_frame]
+        points = [None if f is None else f.numbers("ImagePositionPatient", 3) for f in found]
+        positions = None if any(p is None for p in points) else np.array(points)
+        if orientation is None and (plane := item(per_frame[0], "PlaneOrientationSequence")) is not None:
+            orientation = _orientation(plane)
+        if spacing is None and (measures := item(per_frame[0], "PixelMeasuresSequence")) is not None:
+            spacing = _pixel_spacing(measures)
     if orientation is None:
-        orientation = _orientation(ds)
+        orientation = _orientation(reader)
     if spacing is None:
-        spacing = _pixel_spacing(ds)
-    if positions is None and "ImagePositionPatient" in ds and orientation is not None:
-        origin = np.array([float(v) for v in ds.ImagePositionPatient])
+        spacing = _pixel_spacing(reader)
+    origin = reader.numbers("ImagePositionPatient", 3)
+    if positions is None and origin is not None and orientation is not None:
         normal = np.cross(*orientation)
-        offsets = ds.get("GridFrameOffsetVector")  # RT dose
-        if offsets is not None and len(offsets) == frames:
-            positions = origin + np.outer([float(v) for v in offsets], normal)
-        else:
-            step = float(ds.get("SpacingBetweenSlices", 0) or ds.get("SliceThickness", 0) or 0)
-            if step > 0:
-                positions = origin + np.outer(np.arange(frames) * step, normal)
+        offsets = reader.numbers("GridFrameOffsetVector", frames) if "GridFrameOffsetVector" in ds else None
+        if offsets is not None:  # RT dose
+            positions = np.array(origin) + np.outer(offsets, normal)
+        elif (step := _slice_step(reader)) > 0:
+            positions = np.array(origin) + np.outer(np.arange(frames) * step, normal)
     return positions, orientation, spacing
 
 
 def load_dicom_file(path: str | Path) -> Volume:
     path = Path(path)
-    ds = _read(path)
-    pixels = _pixels(ds, path)
+    ds = read_dataset(path)
+    reader = HeaderReader(ds, path)
+    pixels = decode_pixels(ds, path, reader)
     frames = pixels.shape[0]
-    meta = _common_meta(ds)
+    meta = _common_meta(reader)
     if frames > 1:
-        positions, orientation, spacing = _multiframe_geometry(ds, frames)
+        positions, orientation, spacing = _multiframe_geometry(reader, frames)
     else:
-        orientation, spacing = _orientation(ds), _pixel_spacing(ds)
-        ipp = ds.get("ImagePositionPatient")
-        positions = np.array([[float(v) for v in ipp]]) if ipp is not None and len(ipp) == 3 else None
-    return _assemble(path, pixels, ds, positions, orientation, spacing, meta, _series_suv([ds]))
+        orientation, spacing = _orientation(reader), _pixel_spacing(reader)
+        ipp = reader.numbers("ImagePositionPatient", 3)
+        positions = None if ipp is None else np.array([ipp])
+    return _assemble(path, pixels, reader, positions, orientation, spacing, meta, _series_suv([ds]))
 
 
 def _series_suv(datasets: list[pydicom.Dataset]):
     """SUV factor (or why none) of a PET series, or of a SPECT series in Bq/mL; None for other modalities."""
-    first = datasets[0]
-    modality = str(first.get("Modality", "")).upper()
-    if modality == "PT" or (modality == "NM" and str(first.get("Units", "")).upper() == "BQML"):
-        return suv_factor(datasets)
+    first = HeaderReader(datasets[0], "")
+    modality = first.text("Modality").upper()
+    if modality == "PT" or (modality == "NM" and first.text("Units").upper() == "BQML"):
+        try:
+            return suv_factor(datasets)
+        except Exception:  # noqa: BLE001 - SUV is optional information: a malformed header means none
+            return None
     return None
 
 
-def _assemble(path: Path, pixels: np.ndarray, ds: pydicom.Dataset, positions, orientation, spacing, meta,
+def _assemble(path: Path, pixels: np.ndarray, reader: HeaderReader, positions, orientation, spacing, meta,
               suv=None) -> Volume:
     n = pixels.shape[0]
     known = positions is not None and orientation is not None and spacing is not None
@@ -221,58 +185,85 @@ def _assemble(path: Path, pixels: np.ndarray, ds: pydicom.Dataset, positions, or
             if np.any(gaps < _IMAGE_TYPE_TOLERANCE_MM):
                 raise MixedSeriesError(path, "two slices share one position (duplicate images or several series/echoes)")
             if gaps.max() - gaps.min() > max(0.01 * gaps.mean(), 0.05):
-                meta["warning"] = (f"uneven slice spacing ({gaps.min():.2f}-{gaps.max():.2f} mm): "
-                                   f"resampled with the mean {np.linalg.norm(step):.2f} mm")
+                add_warning(meta, f"uneven slice spacing ({gaps.min():.2f}-{gaps.max():.2f} mm): "
+                                  f"resampled with the mean {np.linalg.norm(step):.2f} mm")
         else:
-            thickness = float(ds.get("SpacingBetweenSlices", 0) or ds.get("SliceThickness", 0) or 1.0)
-            step = normal * thickness
+            step = normal * (_slice_step(reader) or 1.0)
         affine = _affine(positions[0], row_dir, col_dir, spacing[0], spacing[1], step)
         voxel = (float(np.linalg.norm(step)), spacing[0], spacing[1])
     else:
         rs, cs = spacing if spacing is not None else (1.0, 1.0)
-        thickness = float(ds.get("SliceThickness", 0) or 1.0)
+        thickness = reader.number("SliceThickness", 1.0, positive=True)
         affine = np.diag([cs, rs, thickness, 1.0])
         voxel = (thickness, rs, cs)
-        meta["warning"] = "no patient geometry (ImagePositionPatient/ImageOrientationPatient missing)"
+        add_warning(meta, "no patient geometry (ImagePositionPatient/ImageOrientationPatient missing or unusable)")
+    for text in reader.warnings:
+        add_warning(meta, text)
+    ds = reader.ds
     return Volume(
         pixels=pixels,
-        modality=str(ds.get("Modality", "OT")),
+        modality=reader.text("Modality", "OT") or "OT",
         spacing=voxel,
         affine=affine,
         source=str(path),
         geometry_known=known,
-        window=_window(ds) if pixels.ndim == 3 else None,
-        frame_of_reference=str(ds.get("FrameOfReferenceUID")) if "FrameOfReferenceUID" in ds else None,
+        window=_window(reader) if pixels.ndim == 3 else None,
+        frame_of_reference=reader.text("FrameOfReferenceUID") or None,
         meta=dict(meta, file_affine=affine.tolist()),
-        unit=dicom_unit(ds) if pixels.ndim == 3 else "a.u.",
+        unit=_unit(ds) if pixels.ndim == 3 else "a.u.",
         suv=suv,
     )
+
+
+def _unit(ds: pydicom.Dataset) -> str:
+    try:
+        return dicom_unit(ds)
+    except Exception:  # noqa: BLE001 - a malformed Units/RescaleType: the unit is unknown, not an error
+        return "a.u."
+
+
+def _series_files(folder: Path) -> tuple[list[Path], int]:
+    """Regular files under ``folder`` (sorted), and how many special files (FIFOs, devices, sockets) were skipped."""
+    files, skipped = [], 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = Path(root) / name
+            if is_regular_file(path):
+                files.append(path)
+            elif not path.is_symlink() or path.exists():
+                skipped += 1
+            if len(files) > _MAX_SERIES_FILES:
+                raise LoadError(folder, f"more than {_MAX_SERIES_FILES} files: open one series folder")
+    return sorted(files), skipped
 
 
 def load_dicom_series(folder: str | Path, series_uid: str | None = None) -> Volume:
     """Read every DICOM image of one series in ``folder`` (recursively) and stack it in patient order."""
     folder = Path(folder)
-    files = [Path(root) / name for root, _, names in os.walk(folder) for name in names]
+    check_path(folder)
+    files, skipped = _series_files(folder)
     headers: dict[str, list[tuple[Path, pydicom.Dataset]]] = defaultdict(list)
-    for file in sorted(files):
+    for file in files:
         if file.name.upper() == "DICOMDIR" or not is_dicom_file(file):
             continue
         try:
-            ds = _read(file, stop_before_pixels=True)
+            ds = read_dataset(file, stop_before_pixels=True)
         except LoadError:
             continue
         if "Rows" not in ds or "Columns" not in ds:  # structured reports, presentation states, ...
             continue
-        headers[str(ds.get("SeriesInstanceUID", "?"))].append((file, ds))
+        headers[HeaderReader(ds, file).text("SeriesInstanceUID", "?") or "?"].append((file, ds))
     if not headers:
-        raise LoadError(folder, "no DICOM images in this folder")
+        raise LoadError(folder, "no DICOM images in this folder" + (
+            f" ({skipped} special file(s) such as pipes or devices skipped)" if skipped else ""))
     if series_uid is not None:
         if series_uid not in headers:
             raise LoadError(folder, f"series {series_uid} not found")
         chosen = series_uid
     elif len(headers) > 1:
         described = "; ".join(
-            f"{items[0][1].get('Modality', '?')} '{items[0][1].get('SeriesDescription', '')}' ({len(items)} files)"
+            f"{HeaderReader(items[0][1], '').text('Modality', '?')} "
+            f"'{HeaderReader(items[0][1], '').text('SeriesDescription')}' ({len(items)} files)"
             for items in headers.values())
         raise MixedSeriesError(folder, f"the folder holds {len(headers)} series — open one series folder: {described}")
     else:
@@ -280,30 +271,48 @@ def load_dicom_series(folder: str | Path, series_uid: str | None = None) -> Volu
     items = headers[chosen]
     if len(items) == 1:
         return load_dicom_file(items[0][0])
-    first = items[0][1]
-    shape = (first.Rows, first.Columns)
+    return _stack_series(folder, items, skipped)
+
+
+def _stack_series(folder: Path, items: list[tuple[Path, pydicom.Dataset]], skipped: int) -> Volume:
+    first = HeaderReader(items[0][1], items[0][0])
+    shape = (first.dimension("Rows"), first.dimension("Columns"))
     orientation = _orientation(first)
     for file, ds in items[1:]:
-        if (ds.Rows, ds.Columns) != shape:
-            raise MixedSeriesError(folder, f"{file.name} is {ds.Columns}x{ds.Rows}, other slices {shape[1]}x{shape[0]}")
-        other = _orientation(ds)
+        other_reader = HeaderReader(ds, file)
+        other_shape = (other_reader.dimension("Rows"), other_reader.dimension("Columns"))
+        if other_shape != shape:
+            raise MixedSeriesError(folder, f"{file.name} is {other_shape[1]}x{other_shape[0]}, other slices "
+                                           f"{shape[1]}x{shape[0]}")
+        other = _orientation(other_reader)
         if (orientation is None) != (other is None) or (
                 orientation is not None and not np.allclose(np.concatenate(orientation), np.concatenate(other), atol=1e-4)):
             raise MixedSeriesError(folder, f"{file.name} has another ImageOrientationPatient (mixed or localiser slices)")
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        if other_reader.dimension("NumberOfFrames", 1) > 1:
             raise MixedSeriesError(folder, f"{file.name} is multi-frame inside a multi-file series")
-    datasets = [_read(file) for file, _ in items]
-    slices = [_pixels(ds, file) for ds, (file, _) in zip(datasets, items)]
+    # The whole series against the limit, from the headers, before any slice is decoded.
+    per_slice = declared_pixel_bytes(first)
+    check_declared_size(folder, "the DICOM series", {"files": len(items)}, per_slice)
+    datasets = [read_dataset(file) for file, _ in items]
+    readers = [HeaderReader(ds, file, first.warnings) for ds, (file, _) in zip(datasets, items)]
+    slices = [decode_pixels(ds, file, reader) for ds, (file, _), reader in zip(datasets, items, readers)]
+    if len({s.shape[1:] for s in slices}) > 1 or any(s.shape[0] != 1 for s in slices):
+        raise MixedSeriesError(folder, "the slices decode to different pixel layouts (mixed colour and gray?)")
     pixels = np.concatenate(slices, axis=0)
+    del slices
     spacing = _pixel_spacing(first)
-    try:
-        positions = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in datasets])
-    except AttributeError:
-        positions = None
+    points = [reader.numbers("ImagePositionPatient", 3) for reader in readers]
+    positions = None if any(p is None for p in points) else np.array(points)
     if positions is None or orientation is None:
         # No geometry: InstanceNumber is the only order left; say so.
-        order = np.argsort([int(ds.get("InstanceNumber", i)) for i, ds in enumerate(datasets)], kind="stable")
+        order = np.argsort([reader.integer("InstanceNumber", i) for i, reader in enumerate(readers)], kind="stable")
         pixels = pixels[order]
     meta = _common_meta(first)
     meta["files"] = len(items)
+    if skipped:
+        add_warning(meta, f"{skipped} special file(s) (pipes, devices, sockets) in the folder skipped")
+    first.ds = datasets[0]
     return _assemble(folder, pixels, first, positions, orientation, spacing, meta, _series_suv(datasets))
+
+
+__all__ = ["is_dicom_file", "load_dicom_file", "load_dicom_series", "describe_object"]

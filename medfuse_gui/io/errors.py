@@ -37,3 +37,15 @@ class WriteError(MedFuseError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot write {self.path}: {reason}")
+
+
+class InputTooLargeError(LoadError):
+    """The file declares more decoded pixels than the configured limit (checked before any pixel is decoded)."""
+
+
+class SpecialFileError(LoadError):
+    """The path is a FIFO, a device, a socket or something else than a regular file or folder."""
+
+
+class NonFiniteError(LoadError):
+    """The image holds no finite value at all (every voxel NaN or infinite)."""

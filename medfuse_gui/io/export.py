@@ -6,6 +6,8 @@ The fused volume always lives on the anatomical grid, so its geometry is the ana
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,8 @@ from .. import __version__
 from .errors import MedFuseError, WriteError
 from .volume import Volume
 from .voxel_order import to_source_order
-from .writers import check_target, write_many_atomic, write_nifti, write_png
+from .atomic import atomic_folder, exists
+from .writers import check_target, refuse_overwriting_inputs, write_nifti, write_png
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -58,28 +61,44 @@ def export_volume(path: str | Path, rgb: np.ndarray, reference: Volume, method: 
         if rgb.shape[0] != 1:
             raise MedFuseError("a single .png holds one slice: choose a slice, or the png-stack/nifti/dicom formats")
         return [write_png(path, rgb[0], force=force)]
-    folder = Path(str(path).removesuffix(".dcm").rstrip("/"))
+    folder = _folder_of(path)
     if fmt == "png-stack":
         return write_png_stack(folder, rgb, force)
     return write_dicom_series(folder, rgb, reference, method, force, registration)
 
 
-def _prepare_folder(folder: Path, force: bool) -> None:
-    if folder.exists() and not folder.is_dir():
+_EXPORT_FILE = re.compile(r"^(IM\d{5}\.dcm|slice_\d{4,}\.png)$")
+
+
+def check_folder_target(folder: Path, force: bool) -> None:
+    """A folder export replaces the folder as a whole: allowed for a new or empty folder, or with ``force`` for an
+    earlier export (only files named as MedFuse names them), never for a folder holding anything else."""
+    if not exists(folder):
+        return
+    if not folder.is_dir():
         raise WriteError(folder, "a file of that name exists")
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise WriteError(folder, "the folder exists and is not empty (use --force to write into it)")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        names = [entry.name for entry in os.scandir(folder)]
     except OSError as exc:
-        raise WriteError(folder, exc.strerror or str(exc)) from exc
+        raise WriteError(folder, (exc.strerror or "cannot be read").lower()) from None
+    if not names:
+        return
+    if not force:
+        raise WriteError(folder, "the folder exists and is not empty (use --force to replace an earlier export)")
+    foreign = [name for name in names if not _EXPORT_FILE.match(name)]
+    if foreign:
+        raise WriteError(folder, f"the folder holds other files than an earlier MedFuse export ({foreign[0]}"
+                                 f"{', ...' if len(foreign) > 1 else ''}): choose a new or empty folder")
 
 
 def write_png_stack(folder: Path, rgb: np.ndarray, force: bool = False) -> list[Path]:
-    _prepare_folder(folder, force)
+    check_folder_target(folder, force)
     digits = max(4, len(str(rgb.shape[0])))
-    paths = [folder / f"slice_{k:0{digits}d}.png" for k in range(rgb.shape[0])]
-    return write_many_atomic(paths, lambda tmp, k: write_png(tmp, rgb[k], force=True), force=force)
+    names = [f"slice_{k:0{digits}d}.png" for k in range(rgb.shape[0])]
+    with atomic_folder(folder, replace=True) as tmp:
+        for k, name in enumerate(names):
+            write_png(tmp / name, rgb[k], force=True)
+    return [folder / name for name in names]
 
 
 def _dicom_geometry(affine: np.ndarray) -> tuple[list[float], list[float], np.ndarray]:
@@ -99,7 +118,7 @@ def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method:
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-    _prepare_folder(folder, force)
+    check_folder_target(folder, force)
     meta = reference.meta
     now = _dt.datetime.now()
     series_uid = generate_uid()
@@ -111,7 +130,7 @@ def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method:
     if registration is not None:
         derivation += f"; {registration.describe()}"
     derivation = derivation[:1024]
-    paths = [folder / f"IM{k + 1:05d}.dcm" for k in range(rgb.shape[0])]
+    names = [f"IM{k + 1:05d}.dcm" for k in range(rgb.shape[0])]
 
     def write_one(tmp: Path, k: int) -> None:
         file_meta = FileMetaDataset()
@@ -160,16 +179,26 @@ def write_dicom_series(folder: Path, rgb: np.ndarray, reference: Volume, method:
         ds.Rows, ds.Columns = rgb.shape[1], rgb.shape[2]
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
         ds.PixelData = np.ascontiguousarray(rgb[k]).tobytes()
-        ds.save_as(tmp, enforce_file_format=True)
+        try:
+            ds.save_as(tmp, enforce_file_format=True)
+        except OSError as exc:
+            raise WriteError(folder, (exc.strerror or "cannot be written").lower()) from exc
 
-    return write_many_atomic(paths, write_one, force=True)
+    with atomic_folder(folder, replace=True) as tmp:
+        for k, name in enumerate(names):
+            write_one(tmp / name, k)
+    return [folder / name for name in names]
 
 
-def check_output_free(path: str | Path, fmt: str, force: bool) -> None:
-    """Fail before long work when the output exists and may not be overwritten."""
+def check_output_free(path: str | Path, fmt: str, force: bool, inputs=()) -> None:
+    """Fail before long work when the output exists and may not be overwritten, or is one of the ``inputs``."""
+    folder = fmt not in ("png", "nifti")
+    refuse_overwriting_inputs(_folder_of(path) if folder else path, inputs, inside_ok=not folder)
     if fmt in ("png", "nifti"):
         check_target(path, force)
     else:
-        folder = Path(str(path).removesuffix(".dcm").rstrip("/"))
-        if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not force)):
-            raise WriteError(folder, "the folder exists and is not empty (use --force to write into it)")
+        check_folder_target(_folder_of(path), force)
+
+
+def _folder_of(path: str | Path) -> Path:
+    return Path(str(path).removesuffix(".dcm").rstrip("/"))

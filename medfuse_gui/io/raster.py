@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 
 from .errors import LoadError
+from .guard import check_declared_size, check_regular_file, native_messages_muted
+from .rasterheader import read_header
 from .volume import Volume
 
 from . import RASTER_SUFFIXES  # noqa: F401  (one definition, in the package)
@@ -27,18 +29,26 @@ def guess_modality(path: Path) -> str:
 
 def load_raster(path: str | Path) -> Volume:
     path = Path(path)
+    info = check_regular_file(path)
+    if info.st_size == 0:
+        raise LoadError(path, "the file is empty")
     try:
+        header = read_header(path)
         # imdecode(fromfile) rather than imread: imread cannot open non-ASCII paths on Windows.
         buffer = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
-        raise LoadError(path, exc.strerror or str(exc)) from exc
-    if buffer.size == 0:
-        raise LoadError(path, "the file is empty")
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+        raise LoadError(path, (exc.strerror or "cannot be read").lower()) from None
+    check_declared_size(path, f"the {header.kind} header", header.dims(), header.bytes_per_sample)
+    try:
+        with native_messages_muted():
+            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
     if image is None:
-        raise LoadError(path, "not a readable PNG/JPEG/TIFF/BMP image (corrupt or truncated?)")
+        raise LoadError(path, f"not a readable {header.kind} image (corrupt or truncated?)")
     if image.dtype not in (np.uint8, np.uint16):
-        image = image.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # float64 beyond float32: Inf, then the finite policy
+            image = image.astype(np.float32)
     if image.ndim == 3:
         if image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)

@@ -98,7 +98,12 @@ def default_window(pixels: np.ndarray) -> tuple[float, float]:
     """
     if pixels.dtype == np.uint8:
         return (0.0, 255.0)
-    values = np.asarray(pixels, dtype=np.float64)
+    if pixels.size > 4_000_000:
+        # A large volume: a strided sample of at most ~2 M voxels, without a float64 copy of the whole volume.
+        flat = np.asarray(pixels).reshape(-1)
+        values = np.asarray(flat[:: max(1, flat.size // 2_000_000)], dtype=np.float64)
+    else:
+        values = np.asarray(pixels, dtype=np.float64)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return (0.0, 1.0)

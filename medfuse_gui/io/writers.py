@@ -1,31 +1,28 @@
-"""Writers. Every write is atomic (temporary file in the target folder, then rename) and refuses to overwrite an
-existing file unless ``force`` is given, so an interrupted export never leaves half a file or destroys a good one."""
+"""Writers. Every write is atomic (temporary file in the target folder, then rename: ``io.atomic``), follows the
+umask, and refuses to overwrite an existing file unless ``force`` is given, so an interrupted export never leaves half
+a file or destroys a good one; an output that is an input is refused even with ``force``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
 
+from .atomic import atomic_file, check_parent, exists
 from .errors import WriteError
 
 
 def check_target(path: str | Path, force: bool) -> Path:
     path = Path(path)
-    if path.exists() and not force:
+    if exists(path) and not force:
         raise WriteError(path, "the file exists (use --force to overwrite)")
-    if path.exists() and path.is_dir():
+    if exists(path) and path.is_dir():
         raise WriteError(path, "a folder of that name exists")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise WriteError(path, f"the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise WriteError(path, f"no permission to write in {parent}")
+    check_parent(path)
     return path
 
 
@@ -33,21 +30,36 @@ def check_target(path: str | Path, force: bool) -> Path:
 def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, on failure remove it."""
     target = check_target(path, force)
-    suffix = "".join(target.suffixes) or ".tmp"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(target) as tmp:
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriteError(target, exc.strerror or str(exc)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+
+def refuse_overwriting_inputs(output: str | Path, inputs: Iterable[str | Path | None], inside_ok: bool = True) -> None:
+    """An output that is an input or holds one (a folder export replaces the folder) is refused, with or without
+    --force; so is one inside an input folder unless ``inside_ok`` (a folder export there would join the series)."""
+    out = _resolved(output)
+    for given in inputs:
+        if not given:
+            continue
+        source = _resolved(given)
+        same = out == source
+        if not same and exists(Path(output)) and exists(Path(given)):
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(output, given)
+        if same:
+            raise WriteError(output, f"it is the input {given}: choose another output (--force never replaces an "
+                                     "input)")
+        if not inside_ok and source in out.parents:
+            raise WriteError(output, f"it lies inside the input folder {given}: choose another output")
+        if out in source.parents:
+            raise WriteError(output, f"it holds the input {given}: choose another output")
+
+
+def _resolved(path: str | Path) -> Path:
+    try:
+        return Path(os.path.realpath(os.path.abspath(os.fspath(path).rstrip("/") or "/")))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(os.fspath(path)))
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, force: bool = False) -> Path:
@@ -92,23 +104,3 @@ def write_nifti(path: str | Path, pixels: np.ndarray, affine: np.ndarray, force:
             raise WriteError(path, "internal: temporary name lost the .gz suffix")
         nib.save(image, str(tmp))
     return Path(path)
-
-
-def write_many_atomic(paths: list[Path], write_one: Callable[[Path, int], None], force: bool = False) -> list[Path]:
-    """Write a set of files (a PNG stack, a DICOM series) so that either all appear or none is left half-written.
-
-    Existing targets are checked first (nothing is written if one exists and ``force`` is false)."""
-    for path in paths:
-        check_target(path, force)
-    done: list[Path] = []
-    try:
-        for index, path in enumerate(paths):
-            with atomic_path(path, force=True) as tmp:
-                write_one(tmp, index)
-            done.append(path)
-    except BaseException:
-        if not force:
-            for path in done:
-                path.unlink(missing_ok=True)
-        raise
-    return done

@@ -7,7 +7,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..io.errors import MedFuseError
+
 Rect = tuple[int, int, int, int]  # (row0, col0, row1, col1), half-open
+
+class MetricInputError(MedFuseError, ValueError):
+    """Images, a region or a metric name the metrics cannot take: a one-line reason (a ValueError for callers)."""
+
 
 MIN_REGION = 2       # a box must be at least 2x2 pixels
 MIN_IMAGE = 8        # whole images must be at least 8x8 pixels
@@ -16,14 +22,14 @@ MIN_IMAGE = 8        # whole images must be at least 8x8 pixels
 def _as_image(name: str, array: Any) -> np.ndarray:
     a = np.asarray(array)
     if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"{name}: expected a numeric 2-D array, got dtype {a.dtype}")
+        raise MetricInputError(f"{name}: expected a numeric 2-D array, got dtype {a.dtype}")
     if a.ndim != 2:
         hint = " (pass the luminance of a colour image, e.g. medfuse_gui.colour.luminance(rgb) * 255)" \
             if a.ndim == 3 and a.shape[-1] in (3, 4) else ""
-        raise ValueError(f"{name}: expected a 2-D array, got shape {a.shape}{hint}")
+        raise MetricInputError(f"{name}: expected a 2-D array, got shape {a.shape}{hint}")
     a = np.ascontiguousarray(a, dtype=np.float64)
     if not np.isfinite(a).all():
-        raise ValueError(f"{name}: contains NaN or infinite values")
+        raise MetricInputError(f"{name}: contains NaN or infinite values")
     return a
 
 
@@ -33,17 +39,17 @@ def check_images(anatomical: Any, functional: Any, fused: Any) -> tuple[np.ndarr
     b = _as_image("functional", functional)
     f = _as_image("fused", fused)
     if not (a.shape == b.shape == f.shape):
-        raise ValueError(f"shape mismatch: anatomical {a.shape}, functional {b.shape}, fused {f.shape} "
+        raise MetricInputError(f"shape mismatch: anatomical {a.shape}, functional {b.shape}, fused {f.shape} "
                          "(resample to one grid first)")
     if min(a.shape) < MIN_IMAGE:
-        raise ValueError(f"image too small ({a.shape[1]}x{a.shape[0]}); metrics need at least {MIN_IMAGE}x{MIN_IMAGE}")
+        raise MetricInputError(f"image too small ({a.shape[1]}x{a.shape[0]}); metrics need at least {MIN_IMAGE}x{MIN_IMAGE}")
     for name, x in (("anatomical", a), ("functional", b), ("fused", f)):
         lo, hi = float(x.min()), float(x.max())
         if lo < -1.0 or hi > 256.0:
-            raise ValueError(f"{name}: values {lo:g}..{hi:g} are outside the 0..255 scale metrics expect "
+            raise MetricInputError(f"{name}: values {lo:g}..{hi:g} are outside the 0..255 scale metrics expect "
                              "(window 16-bit data to 8 bits first)")
     if max(float(x.max()) for x in (a, b, f)) <= 1.0 and any(np.any(x != np.round(x)) for x in (a, b, f)):
-        raise ValueError("all three images lie in [0, 1]: metrics expect the 0..255 scale (multiply by 255)")
+        raise MetricInputError("all three images lie in [0, 1]: metrics expect the 0..255 scale (multiply by 255)")
     return a, b, f
 
 
@@ -55,19 +61,19 @@ def check_region(region: Sequence[int] | None, shape: tuple[int, int]) -> Rect:
     try:
         values = [v for v in region]
     except TypeError:
-        raise ValueError(f"region must be (row0, col0, row1, col1) or None, got {region!r}") from None
+        raise MetricInputError(f"region must be (row0, col0, row1, col1) or None, got {region!r}") from None
     if len(values) != 4:
-        raise ValueError(f"region must be (row0, col0, row1, col1) or None, got {region!r}")
+        raise MetricInputError(f"region must be (row0, col0, row1, col1) or None, got {region!r}")
     rect = []
     for v in values:
         if isinstance(v, (bool, np.bool_)) or not float(v).is_integer():
-            raise ValueError(f"region coordinates must be integers, got {region!r}")
+            raise MetricInputError(f"region coordinates must be integers, got {region!r}")
         rect.append(int(v))
     r0, c0, r1, c1 = rect
     if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
-        raise ValueError(f"region {tuple(rect)} is not inside the {rows}x{cols} image (rows x cols, half-open)")
+        raise MetricInputError(f"region {tuple(rect)} is not inside the {rows}x{cols} image (rows x cols, half-open)")
     if r1 - r0 < MIN_REGION or c1 - c0 < MIN_REGION:
-        raise ValueError(f"region {tuple(rect)} is smaller than {MIN_REGION}x{MIN_REGION} pixels")
+        raise MetricInputError(f"region {tuple(rect)} is smaller than {MIN_REGION}x{MIN_REGION} pixels")
     return (r0, c0, r1, c1)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import basic, gradient, information, structural, visual
-from ._context import Context, Rect, check_images, check_region
+from ._context import Context, MetricInputError, Rect, check_images, check_region
 from .spec import DEFAULT_PRESET, METRICS, PRESETS, Preset
 
 Impl = Callable[..., float]
@@ -28,7 +28,7 @@ def get_preset(preset: str | Preset) -> Preset:
     try:
         return PRESETS[preset]
     except KeyError:
-        raise ValueError(f"unknown metrics preset {preset!r}; choose one of {', '.join(PRESETS)}") from None
+        raise MetricInputError(f"unknown metrics preset {preset!r}; choose one of {', '.join(PRESETS)}") from None
 
 
 def resolve_metrics(preset: Preset, metrics: Iterable[str] | None) -> tuple[str, ...]:
@@ -39,7 +39,7 @@ def resolve_metrics(preset: Preset, metrics: Iterable[str] | None) -> tuple[str,
     names = tuple(metrics)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(map(repr, unknown))}; known: {', '.join(METRICS)}")
+        raise MetricInputError(f"unknown metric(s) {', '.join(map(repr, unknown))}; known: {', '.join(METRICS)}")
     return names
 
 

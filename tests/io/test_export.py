@@ -16,7 +16,7 @@ from medfuse_gui import io, pipeline
 from medfuse_gui.fusion import get_model
 from medfuse_gui.io.errors import WriteError
 from medfuse_gui.io.export import export_volume, format_for
-from medfuse_gui.io.writers import write_many_atomic
+from medfuse_gui.io.atomic import atomic_folder
 
 from .dicom_helpers import write_series
 
@@ -92,15 +92,15 @@ def test_png_stack_and_overwrite_rules(tmp_path, fused_pair):
 
 
 def test_a_failed_multi_file_write_leaves_nothing_behind(tmp_path):
-    paths = [tmp_path / f"f{k}.bin" for k in range(5)]
-
-    def write_one(tmp, k):
+    def write_one(folder, k):
         if k == 3:
             raise OSError(28, "No space left on device")
-        tmp.write_bytes(b"x" * 10)
+        (folder / f"f{k}.bin").write_bytes(b"x" * 10)
 
-    with pytest.raises(WriteError, match="No space left"):
-        write_many_atomic(paths, write_one)
+    with pytest.raises(WriteError, match="no space left on the device"):
+        with atomic_folder(tmp_path / "series") as folder:
+            for k in range(5):
+                write_one(folder, k)
     assert list(tmp_path.iterdir()) == []
 
 
