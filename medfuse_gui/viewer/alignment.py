@@ -77,6 +77,25 @@ class AlignmentState:
                             anatomical=grid if two_d else None)
         return self.set_transform(moved)
 
+    def nudge_on_screen(self, right_mm: float = 0.0, down_mm: float = 0.0, through_mm: float = 0.0,
+                        counterclockwise_deg: float = 0.0) -> bool:
+        """A nudge in the directions of the view on screen (the nudge keys): right/down in the plane, through it
+        towards higher slice numbers, and a rotation about the view's normal that turns the image counter-clockwise
+        as displayed (radiological or neurological)."""
+        axes = screen_axes(self.model)
+        if axes is None:
+            return False
+        right, down, through = axes
+        translation = right_mm * right + down_mm * down + through_mm * through
+        rotation = np.zeros(3)
+        if counterclockwise_deg:
+            axis = int(np.argmax(np.abs(through)))   # the RAS axis closest to the view normal
+            normal = np.eye(3)[axis]
+            # a right-handed turn about +normal moves "right" towards normal x right; on screen that must be "up"
+            sign = 1.0 if np.dot(np.cross(normal, right), -down) > 0 else -1.0
+            rotation[axis] = sign * counterclockwise_deg
+        return self.nudge(translation, rotation)
+
     def _identity(self, two_d: bool):
         """The world alignment as a transform, centred on the anatomical grid (the centre ITK files then carry)."""
         from ..registration import LPS_TO_RAS, Transform
@@ -108,3 +127,18 @@ class AlignmentState:
         if self.transform is not None:
             self.transform = None
             model.events.alignment.emit(None)
+
+
+def screen_axes(model) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """RAS unit vectors of the current view's screen-right, screen-down and next-slice directions (None: nothing
+    open). Views show voxel columns left to right (mirrored in neurological display) and rows top to bottom;
+    coronal and sagittal planes put superior (higher k) at the top (pipeline.plane)."""
+    grid = model.grid
+    if grid is None:
+        return None
+    axes = grid.affine[:3, :3] / np.linalg.norm(grid.affine[:3, :3], axis=0)   # i, j, k voxel axes in RAS
+    i, j, k = axes.T
+    right, down, through = {"axial": (i, j, k), "coronal": (i, -k, j), "sagittal": (j, -k, i)}[model.orientation]
+    if not model.radiological:
+        right = -right
+    return right, down, through

@@ -53,8 +53,8 @@ class RegistrationService:
             return transform, pipeline.make_pair(anatomical, functional, transform)
 
         def finish():
+            self.register_token = None   # before end_job: its event re-enables the controls
             model.end_job(token)
-            self.register_token = None
 
         def done(result):
             finish()

@@ -17,6 +17,7 @@ from medfuse_gui.fusion import get_model
 from medfuse_gui.io.writers import write_png
 from medfuse_gui.registration import Transform
 from medfuse_gui.viewer import check_view
+from medfuse_gui.viewer.alignment import screen_axes
 from medfuse_gui.viewer.registration_service import RegistrationService
 from medfuse_gui.viewer.session import Session, SessionError
 
@@ -257,3 +258,27 @@ def test_exported_volume_says_it_was_registered(demo, tmp_path):
     inputs = pipeline.slice_inputs(pair, 0, demo.model.anat_window)
     expected = pipeline.fuse_inputs(inputs, get_model("average")).fused_rgb_uint8()
     np.testing.assert_array_equal(dataset.pixel_array, expected)
+
+
+@pytest.mark.parametrize("radiological", [True, False])
+def test_nudge_keys_move_the_image_as_seen_on_screen(demo, radiological):
+    model, state = demo.model, demo.state
+    model.set_radiological(radiological)
+    world = functional_pixels(demo)[0]
+    pixel_mm = float(np.linalg.norm(model.grid.affine[:3, 0]))
+    state.nudge_on_screen(right_mm=2 * pixel_mm, down_mm=-pixel_mm)   # 2 px right, 1 px up, as displayed
+    demo.run()
+    moved = model.pair.functional.pixels[0]
+    columns = 2 if radiological else -2          # neurological display mirrors the columns
+    np.testing.assert_array_equal(moved[10:-10, 10:-10], np.roll(world, (-1, columns), axis=(0, 1))[10:-10, 10:-10])
+
+    state.undo()
+    state.nudge_on_screen(counterclockwise_deg=10.0)
+    demo.run()
+    transform = model.pair.transform
+    centre = model.cursor_world
+    right, down, _ = screen_axes(model)
+    content = np.append(centre + 20.0 * right, 1.0)         # what was 20 mm right of the crosshair on screen...
+    shown_at = np.linalg.solve(transform.world_matrix(model.grid), content)[:3] - centre
+    assert np.dot(shown_at, -down) == pytest.approx(20.0 * np.sin(np.radians(10.0)), abs=1e-6)   # ...turned up
+    assert np.dot(shown_at, right) == pytest.approx(20.0 * np.cos(np.radians(10.0)), abs=1e-6)
