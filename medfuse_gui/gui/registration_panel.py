@@ -103,7 +103,14 @@ class RegistrationControls(QObject):
         bar = self.toolbar = QToolBar("Registration")
         bar.setObjectName("registration")
         bar.setMovable(False)
-        window.addToolBar(bar)
+        # on the first row, after method/colormap/window: the second row is full with the volume controls
+        volume = getattr(getattr(window, "toolbars", None), "volume", None)
+        if volume is not None:
+            window.insertToolBar(volume, bar)      # lands before the volume row's break...
+            window.removeToolBarBreak(bar)
+            window.insertToolBarBreak(volume)      # ...which moves between the two
+        else:
+            window.addToolBar(bar)
         self.register_action = self.actions[REGISTER]
         self.register_action.setIconText("Register")
         bar.addAction(self.register_action)
@@ -208,8 +215,10 @@ class NudgeDialog(QDialog):
         self.controls = controls
         self.setWindowTitle("Nudge alignment")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Move the functional image (positive: towards patient Right, Anterior, Superior; "
-                                "rotations right-handed about the axes through the crosshair)."))
+        intro = QLabel("Move the functional image (positive: towards patient Right, Anterior, Superior; "
+                       "rotations right-handed about the axes through the crosshair).")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         grid = QGridLayout()
         self.shift = [QDoubleSpinBox(decimals=2, minimum=-200.0, maximum=200.0, suffix=" mm") for _ in range(3)]
         self.turn = [QDoubleSpinBox(decimals=2, minimum=-180.0, maximum=180.0, suffix=" °") for _ in range(3)]
