@@ -73,6 +73,7 @@ class Pair:
     functional_source: Volume   # as loaded, for display of its own metadata
     warnings: list[str] = field(default_factory=list)
     alignment: str = "identity"
+    transform: object = None    # the registration.Transform the functional was resampled through (None: world)
 
     @property
     def n_slices(self) -> int:
@@ -97,7 +98,7 @@ def make_pair(anatomical: Volume, functional: Volume, transform=None) -> Pair:
     for volume in (anatomical, functional):
         if volume.meta.get("warning"):
             warnings.append(f"{volume.name}: {volume.meta['warning']}")
-    return Pair(anatomical, result.volume, functional, warnings, result.method)
+    return Pair(anatomical, result.volume, functional, warnings, result.method, transform)
 
 
 def default_colormap(volume: Volume) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlid
                                QMainWindow, QMenu)
 
 VIEW_KEYS = {Qt.Key.Key_A, Qt.Key.Key_C, Qt.Key.Key_S, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
-             Qt.Key.Key_PageDown, Qt.Key.Key_O, Qt.Key.Key_R, Qt.Key.Key_X}
+             Qt.Key.Key_PageDown, Qt.Key.Key_O, Qt.Key.Key_R, Qt.Key.Key_X, Qt.Key.Key_K}
 CONTROL_TYPES = (QComboBox, QAbstractSlider, QAbstractSpinBox, QAbstractButton, QAbstractItemView)
 
 MOUSE_GESTURES = [

@@ -23,6 +23,7 @@ from .loupe_controller import LoupeController
 from .menus import build_menus
 from .metrics_panel import MetricsPanel
 from .persistence import Persistence
+from .registration_panel import RegistrationControls
 from .status import StatusBar
 from .study_panel import ReadoutPanel, StudyPanel
 from .toolbar import Toolbars
@@ -94,8 +95,9 @@ class MainWindow(QMainWindow):
 
         self.toolbars = Toolbars(self, model)
         self.toolbars.methodChosen = self.select_method
-        self.status = StatusBar(self, model, self.service.cancel_export)
+        self.status = StatusBar(self, model, self.cancel_work)
         self.actions_by_name, recent_menu = build_menus(self)
+        self.registration = RegistrationControls(self)
         self.persistence = Persistence(self, model, recent_menu)
         self.persistence.recentChosen.connect(self.open_pair)
         self._wire_events()
@@ -302,6 +304,7 @@ class MainWindow(QMainWindow):
 
     def cancel_work(self) -> None:
         self.service.cancel_export()
+        self.registration.service.cancel_register()
 
     # --- messages -----------------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str, notify: bool = True) -> None:

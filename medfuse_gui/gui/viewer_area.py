@@ -49,7 +49,7 @@ class ViewerArea(QWidget):
         self._shown_plane: tuple | None = None
 
         events = model.events
-        events.sources.connect(lambda e: self.render_all(reset_zoom=True))
+        events.sources.connect(lambda e: self.render_all(reset_zoom=not model.view_kept))
         events.orientation.connect(lambda e: self.render_all(reset_zoom=True))
         events.cursor.connect(lambda e: self._on_cursor())
         events.anat_window.connect(lambda e: self._on_anat_window())

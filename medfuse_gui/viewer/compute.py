@@ -262,7 +262,8 @@ class ComputeService:
             fuser = self._fuser("export", method)
             volume = pipeline.fuse_volume(pair, fuser, window, func_window, cmap, info.colour_space,
                                           progress=progress, cancelled=cancelled)
-            return export_volume(path, volume, pair.anatomical, info.title, fmt, force=True)
+            return export_volume(path, volume, pair.anatomical, info.title, fmt, force=True,
+                                 registration=pair.transform)
 
         def finish():
             model.end_job(token)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..colour import DEFAULT_COLORMAP
+from .alignment import AlignmentState
 from .boxes import BOX_NAMES, Box, default_boxes
 from .events import EmitterGroup
 from .keys import FusionKey, LRUCache, MetricsKey, Window
@@ -63,7 +64,7 @@ class ViewerModel:
     def __init__(self) -> None:
         self.events = EmitterGroup("sources", "pending", "orientation", "cursor", "method", "anat_window",
                                    "func_window", "colormap", "overlay", "boxes", "preset", "display", "fused",
-                                   "metrics", "message", "jobs", "device")
+                                   "metrics", "message", "jobs", "device", "alignment", "check")
         self.anatomical = None          # Volume as loaded (display-reoriented)
         self.functional = None
         self.pair = None                # pipeline.Pair when both are open
@@ -89,6 +90,8 @@ class ViewerModel:
         self.messages: list[Message] = []
         self.jobs: dict[int, JobState] = {}
         self.device: str | None = None
+        self.view_kept = False          # the last set_sources kept the view (a re-aligned pair of the same files)
+        self.alignment = AlignmentState(self)   # registration transform, undo, check mode (viewer/alignment.py)
 
     # --- what is open -----------------------------------------------------------------------------------------------
     @property
@@ -121,6 +124,7 @@ class ViewerModel:
             self.colormap = default_functional_colormap(functional)
         self.anatomical, self.functional, self.pair = anatomical, functional, pair
         self.pair_id += 1
+        self.view_kept = keep_view
         self.confirmed = confirmed
         self.pending = None
         self.fused = None

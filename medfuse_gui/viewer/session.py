@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..io.errors import MedFuseError
 from .boxes import BOX_NAMES, Box
 from .planes import ORIENTATIONS
 
 FORMAT = "medfuse-session"
-VERSION = 1
+VERSION = 2   # 2: "transform" (the registration, viewer/alignment.py) is validated; version 1 files still open
 SUFFIX = ".medfuse.json"
 MAX_BYTES = 1_000_000
 
@@ -43,15 +45,14 @@ class Session:
     boxes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     preset: str = "default"
     radiological: bool = True
-    transform: dict | None = None
+    transform: dict | None = None                          # registration.Transform.to_dict(); None: world
     window: dict[str, str] = field(default_factory=dict)   # Qt geometry/state, base64
 
     # --- from and to the model ------------------------------------------------------------------------------------
     @classmethod
     def from_model(cls, model, window: dict[str, str] | None = None) -> "Session":
         world = model.cursor_world
-        pair = model.pair
-        transform = getattr(pair, "transform", None) if pair is not None else None
+        transform = model.alignment.transform
         return cls(
             anatomical=model.anatomical.source if model.anatomical is not None else None,
             functional=model.functional.source if model.functional is not None else None,
@@ -65,7 +66,7 @@ class Session:
                      "threshold": model.overlay_threshold},
             boxes={o: {n: b.as_list() for n, b in boxes.items()} for o, boxes in model._boxes.items() if boxes},
             preset=model.preset, radiological=model.radiological,
-            transform=transform.to_dict() if hasattr(transform, "to_dict") else None,
+            transform=transform.to_dict() if transform is not None else None,
             window=dict(window or {}))
 
     def apply_view(self, model) -> None:
@@ -90,6 +91,10 @@ class Session:
         for orientation, boxes in self.boxes.items():
             for name, (x, y, w, h) in boxes.items():
                 model.set_box(name, Box(x, y, w, h), finished=True, orientation=orientation)
+        if self.transform is not None:
+            from ..registration import Transform
+
+            model.alignment.set_transform(Transform.from_dict(self.transform))   # undo returns to world
 
     # --- files ------------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +142,7 @@ class Session:
             anat_window=check.window(data, "anat_window"), anat_window_preset=check.optional_str(data, "anat_window_preset"),
             func_window=check.window(data, "func_window"), colormap=check.optional_str(data, "colormap"),
             overlay=check.overlay(data), boxes=check.boxes(data), preset=check.name(data, "preset", "default"),
-            radiological=check.flag(data, "radiological", True), transform=check.optional_dict(data, "transform"),
+            radiological=check.flag(data, "radiological", True), transform=check.transform(data),
             window={k: v for k, v in (check.optional_dict(data, "window") or {}).items() if isinstance(v, str)})
         if session.anatomical is None or session.functional is None:
             raise SessionError(path, "it names no anatomical and functional image")
@@ -165,6 +170,22 @@ class _Checker:
     def optional_dict(self, data, key):
         value = data.get(key)
         return value if value is None or isinstance(value, dict) else self.fail(key, value, "an object or null")
+
+    def transform(self, data):
+        """A registration transform as Transform.to_dict writes it: a 2x2 or 3x3 matrix of finite numbers..."""
+        from ..registration import Transform
+
+        value = self.optional_dict(data, "transform")
+        if value is None:
+            return None
+        try:
+            transform = Transform.from_dict(value)
+        except MedFuseError as exc:
+            raise SessionError(self.path, f"'transform' is not a usable registration ({exc})") from exc
+        numbers = np.r_[transform.matrix.ravel(), transform.translation, transform.center]
+        if not np.all(np.isfinite(numbers)) or abs(np.linalg.det(transform.matrix)) < 1e-6:
+            self.fail("transform", value.get("matrix"), "an invertible matrix of finite numbers")
+        return transform.to_dict()
 
     def flag(self, data, key, default):
         value = data.get(key, default)

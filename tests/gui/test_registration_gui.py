@@ -1,0 +1,113 @@
+"""Registration in the window: the Register button on a shifted pair, the check view, cancel from the status bar,
+the nudge keys and dialog, and their place in Help > Keyboard shortcuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from medfuse_gui import io
+from medfuse_gui.demo import demo_paths
+from medfuse_gui.gui.actions import shortcut_rows
+from medfuse_gui.io.writers import write_png
+from medfuse_gui.viewer import check_view
+
+from ..registration.test_register_slices import head_points, moved_slice
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def shifted_pair(tmp_path):
+    """The demo MRI and its own copy moved 6 px and 5 deg (MI recovers this to < 0.2 px)."""
+    anatomical = demo_paths()[0]
+    moved, truth = moved_slice(io.load(anatomical), (6.0, 0.0), 5.0)
+    return anatomical, write_png(tmp_path / "moved.png", moved.pixels[0]), truth
+
+
+def open_and_wait(window, qtbot, anatomical, functional) -> None:
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT_MS):
+        window.open_pair(anatomical, functional)
+
+
+def test_register_button_aligns_a_shifted_pair_and_shows_the_check_view(window, qtbot, shifted_pair):
+    anatomical, functional, truth = shifted_pair
+    open_and_wait(window, qtbot, anatomical, functional)
+    controls, model = window.registration, window.model
+    check = window.viewer.panels["check"]
+    assert not check.isVisible()
+    button = controls.toolbar.widgetForAction(controls.register_action)
+    assert button.isEnabled()
+
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as aligned:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    transform = aligned.args[0]
+    assert transform is model.pair.transform is model.alignment.transform
+    points = head_points(model.anatomical)
+    assert np.abs(transform.transform_points(points) - truth(points)).max() < 0.2
+    # The result is shown for judging: the checkerboard of the registered pair.
+    assert check.isVisible() and model.alignment.check_mode == "checkerboard"
+    np.testing.assert_array_equal(check.image.image, check_view.check_plane(model))
+    assert controls.toolbar.widgetForAction(controls.actions["Undo alignment change"]).isEnabled()
+    qtbot.waitUntil(lambda: model.current_fused() is not None, timeout=TIMEOUT_MS)   # fused through the result
+    assert "registered" in controls.alignment_label.text()
+
+    # Edges mode from the toolbar's selector, then undo back to the files' world alignment.
+    with qtbot.waitSignal(controls.checkRendered, timeout=TIMEOUT_MS):
+        controls.check_combo.activated.emit(2)
+    np.testing.assert_array_equal(check.image.image, check_view.check_plane(model))
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as undone:
+        controls.actions["Undo alignment change"].trigger()
+    assert undone.args[0] is None and model.pair.transform is None
+
+
+def test_cancel_in_the_status_bar_keeps_the_alignment(window, qtbot, shifted_pair):
+    anatomical, functional, _ = shifted_pair
+    open_and_wait(window, qtbot, anatomical, functional)
+    controls, model = window.registration, window.model
+    pair, pair_id = model.pair, model.pair_id
+
+    def cancel_on_first_progress(event):
+        if any(job.cancellable and job.done > 0 for job in model.jobs.values()):
+            model.events.jobs.disconnect(cancel_on_first_progress)
+            assert window.status.cancel_button.isVisible()
+            qtbot.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
+
+    model.events.jobs.connect(cancel_on_first_progress)
+    with qtbot.waitSignal(controls.cancelled, timeout=TIMEOUT_MS):
+        controls.register_action.trigger()
+    assert model.pair is pair and model.pair_id == pair_id and model.alignment.transform is None
+    assert not window.status.cancel_button.isVisible()
+    assert controls.register_action.isEnabled()
+
+
+def test_nudge_keys_and_dialog(window, qtbot):
+    open_and_wait(window, qtbot, *demo_paths())
+    controls, model = window.registration, window.model
+    before = model.pair.functional.pixels[0].copy()
+    window.activateWindow()
+    window.viewer.panels["anatomical"].canvas.setFocus()
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window.viewer.panels["anatomical"].canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    # one 1 mm (= 1 px) step to the right on screen
+    np.testing.assert_array_equal(model.pair.functional.pixels[0][10:-10, 10:-10],
+                                  np.roll(before, 1, axis=1)[10:-10, 10:-10])
+
+    controls.show_nudge_dialog()
+    dialog = controls.dialog
+    assert not dialog.shift[2].isEnabled()                # a 2-D pair moves in its plane only
+    dialog.turn[2].setValue(3.0)
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as aligned:
+        dialog.apply_button.click()
+    assert aligned.args[0].rotation_deg() == pytest.approx(3.0, abs=1e-6)
+    assert "2 manual nudge(s)" in dialog.current.text()
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS):
+        dialog.world_button.click()
+    np.testing.assert_array_equal(model.pair.functional.pixels[0], before)
+    dialog.close()
+
+    rows = dict((what, keys) for keys, what in shortcut_rows(window))
+    assert rows["Register functional to anatomical"] == "Ctrl+R"
+    assert rows["Nudge functional right"] == "Alt+Right"
+    assert rows["Rotate functional counter-clockwise"] == "Alt+Shift+Left"
