@@ -44,7 +44,16 @@ def main(listing: str, partner: str, out_dir: str) -> None:
             record[role] = {"rc": rc, "stderr": stderr.getvalue(), "output": target.is_file(),
                             "seconds": time.perf_counter() - start}
         print(json.dumps(record), flush=True)
-    print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}), flush=True)
+    print(json.dumps({"maxrss_mb": peak_rss_mb()}), flush=True)
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory. Not ru_maxrss: Linux carries it across execve from the forking parent,
+    so a child of a large pytest process would report the parent's size; VmHWM belongs to this address space."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 if __name__ == "__main__":
