@@ -21,7 +21,8 @@ bench: $(STAMP)
 	$(VENV)/bin/medfuse bench all
 
 screenshot: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/medfuse-gui --demo --method dilran --screenshot docs/screenshot.png
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/medfuse-gui --demo-volume --method dilran --crosshair -38 -22 48 --size 1600x900 \
+		--screenshot docs/screenshot.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

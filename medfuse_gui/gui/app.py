@@ -27,6 +27,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--func", help="functional image, DICOM file/folder or NIfTI")
     parser.add_argument("--method", help="fusion method (see `medfuse methods`)")
     parser.add_argument("--demo", action="store_true", help="open the bundled SPECT-MRI demo case")
+    parser.add_argument("--demo-volume", action="store_true",
+                        help="open the MNI152 T1 + simulated FDG-PET demo volume")
+    parser.add_argument("--crosshair", nargs=3, type=float, metavar=("R", "A", "S"),
+                        help="put the crosshair at this world point (RAS mm) once the images are open")
     parser.add_argument("--session", metavar="FILE", help="open a saved session (File > Save session)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot once fused and metrics shown, then exit")
     parser.add_argument("--size", default=None,
@@ -55,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.anat) != bool(args.func):
         print("medfuse-gui: give both --anat and --func", file=sys.stderr)
         return 2
-    if args.screenshot and not (args.anat or args.demo or args.session):
-        print("medfuse-gui: --screenshot needs --anat/--func, --demo or --session", file=sys.stderr)
+    if args.screenshot and not (args.anat or args.demo or args.demo_volume or args.session):
+        print("medfuse-gui: --screenshot needs --anat/--func, --demo, --demo-volume or --session", file=sys.stderr)
         return 2
     for path in (args.anat, args.func, args.session):
         if path and not Path(path).exists():
@@ -131,8 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.demo:
         anat, func = demo_paths()
         window.open_pair(anat, func, args.method)
+    elif args.demo_volume:
+        if args.method:
+            window.select_method(args.method)
+        window.open_volume_demo()
     elif args.method:
         window.select_method(args.method)
+    if args.crosshair:
+        window.pairReady.connect(lambda: window.show_crosshair_at(args.crosshair))
     code = app.exec()
     code = status["code"] or code
     if not getattr(window, "clean_exit", True):

@@ -159,6 +159,13 @@ class MainWindow(QMainWindow):
         self.open_pair(*volume_demo_paths())
         self._notice_on_open = SIMULATED_NOTICE
 
+    def show_crosshair_at(self, ras) -> None:
+        """Put the crosshair at a world point (RAS mm) and show its read-out (``--crosshair``)."""
+        self.model.set_cursor_world(ras)
+        self.readout_dock.raise_()
+        probe = self.readout_panel.show_point(None)
+        self.status.show_probe(probe.status_text() if probe is not None else "")
+
     def _ask_mismatch(self, pending) -> None:
         def answer(fuse: bool) -> None:
             (self.service.accept_pending if fuse else self.service.reject_pending)()
