@@ -259,6 +259,44 @@ def bench_busy(args) -> int:
     return 0
 
 
+def bench_volume(args) -> int:
+    """Seconds to fuse the whole 3-D demo (197x233x189 MRI + PET) with each network, slices batched by free memory,
+    and the peak resident memory of this process (one process, networks in turn: later peaks include earlier ones)."""
+    import resource
+    import time
+
+    from .. import io, pipeline
+    from ..demo import volume_demo_paths
+    from ..fusion import get_model, get_model_info, list_models
+
+    names = list_models(kind="network") if args.methods == "all" else \
+        [get_model_info(m).name for m in args.methods.split(",")]
+    pair = pipeline.make_pair(*(io.load(p) for p in volume_demo_paths()))
+    rows_, cols_ = pair.anatomical.shape2d
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = []
+    for name in names:
+        info = get_model_info(name)
+        fuser = get_model(name, weights="default" if info.availability()[0] else None, device=args.device)
+        batch = pipeline.volume_batch_size(fuser, rows_, cols_)
+        start = time.perf_counter()
+        pipeline.fuse_volume(pair, fuser, colour_space=info.colour_space)
+        seconds = time.perf_counter() - start
+        rows.append({"method": name, "seconds": seconds, "slices": pair.n_slices, "batch": batch,
+                     "device": str(fuser.device), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                     / 1024})
+    result = {"grid": f"{cols_}x{rows_}x{pair.n_slices}", "baseline_rss_mb": baseline,
+              "load_average_1min_at_end": os.getloadavg()[0], "rows": rows}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"fusing the {result['grid']} demo volume; RSS after loading it: {baseline:.0f} MB")
+    for r in rows:
+        print(f"{r['method']:<15} {r['seconds']:7.1f} s  {r['seconds'] / r['slices'] * 1000:6.0f} ms/slice  batch "
+              f"{r['batch']:2d} on {r['device']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+    return 0
+
+
 def bench_gui(args) -> int:
     """Longest GUI stall while a network fuses, torch at 1 thread vs all cores (loads the Qt layer on demand)."""
     import importlib
@@ -340,6 +378,7 @@ TARGETS: dict[str, tuple[str, Callable[..., int]]] = {
     "models": ("ms per slice of every fusion method at 256x256 and 512x512, GFLOP/s vs matmul", bench_models),
     "gui": ("longest GUI stall while a network fuses, torch at 1 thread vs all cores", bench_gui),
     "busy": ("ms per slice of every network idle and with other processes keeping every core busy", bench_busy),
+    "volume": ("seconds to fuse the 3-D demo volume with every network, and peak memory", bench_volume),
     "registration": ("seconds to register the 3-D demo pair (two misalignments) and a 2-D pair", bench_registration),
     "all": ("models, then metrics", bench_all),
 }

@@ -14,12 +14,14 @@ from torch import nn
 from .registry import MethodInfo, WeightsError, sha256_of
 from .threads import POLICY
 
-# Peak bytes of activations per input pixel of one slice (both sources), measured at 256x256 and 512x512 as the rise
-# in peak RSS of a fresh process (docs/performance.md, "Volumes"); ~1.5x margin. Unknown networks get the largest.
-ACTIVATION_BYTES_PER_PIXEL = {"mmif-amin": 6_000, "dilran": 6_000, "dilran-authors": 6_000, "mmif-net": 4_000,
-                              "mask-pa": 2_000}
+# Peak bytes per input pixel of one slice in a forward call (both sources, activations, DILRAN's float64 Gram
+# matrices), from the rise in peak RSS while fusing the 197x233x189 demo in batches of 16 (mask-pa: 1.8 KB), with a
+# margin. Unknown networks get the largest.
+ACTIVATION_BYTES_PER_PIXEL = {"mmif-amin": 10_000, "dilran": 12_000, "dilran-authors": 12_000, "mmif-net": 6_000,
+                              "mask-pa": 3_000}
 MEMORY_SHARE = 0.25         # of the free memory one batch may take (the GUI, the volumes and the OS need the rest)
-MAX_BATCH = 16              # beyond this no network got faster per slice, on CPU or GPU
+MAX_BATCH = 16              # CUDA: many slices per call keep the device busy
+MAX_BATCH_CPU = 4           # CPU: batches of 16 were no faster per slice than 4 (2 cores) and took 4x the memory
 
 
 def select_device(preferred: str | None = None) -> torch.device:
@@ -78,7 +80,8 @@ def free_memory_bytes(device: torch.device) -> int:
 def volume_batch_size(name: str, height: int, width: int, device: torch.device) -> int:
     """Slices per forward call for a volume: as many as MEMORY_SHARE of the free memory holds, 1..MAX_BATCH."""
     per_slice = ACTIVATION_BYTES_PER_PIXEL.get(name, max(ACTIVATION_BYTES_PER_PIXEL.values())) * height * width
-    return int(max(1, min(MAX_BATCH, free_memory_bytes(device) * MEMORY_SHARE // per_slice)))
+    cap = MAX_BATCH if device.type == "cuda" else MAX_BATCH_CPU
+    return int(max(1, min(cap, free_memory_bytes(device) * MEMORY_SHARE // per_slice)))
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

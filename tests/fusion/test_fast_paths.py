@@ -83,7 +83,8 @@ def test_volume_batch_size_follows_free_memory(monkeypatch):
     monkeypatch.setattr(runtime, "free_memory_bytes", lambda device: 0)
     assert runtime.volume_batch_size("dilran", 256, 256, cpu) == 1
     monkeypatch.setattr(runtime, "free_memory_bytes", lambda device: 1 << 50)
-    assert runtime.volume_batch_size("dilran", 256, 256, cpu) == runtime.MAX_BATCH
+    assert runtime.volume_batch_size("dilran", 256, 256, cpu) == runtime.MAX_BATCH_CPU
+    assert runtime.volume_batch_size("dilran", 256, 256, torch.device("cuda")) == runtime.MAX_BATCH
 
 
 def test_fuse_volume_in_batches_equals_slice_by_slice(monkeypatch):
