@@ -1,8 +1,17 @@
 """Process start-up shared by the console scripts and the bundled executables.
 
-glibc's default malloc hands torch's large buffers back to the kernel after every operation; the resulting page
-faults slowed CPU inference 1.4-2.6x on this machine kind (docs/performance.md). The thresholds that stop it only
-act when set before the process starts, so the entry points re-execute themselves once with them set.
+Two settings only act when they are in the environment before the process starts, so the entry points re-execute
+themselves once with them set (docs/performance.md):
+
+* glibc's default malloc hands torch's large buffers back to the kernel after every operation; the resulting page
+  faults slowed CPU inference 1.4-2.6x on this machine kind. ``MALLOC_*_THRESHOLD_`` stop it.
+* OpenMP's wait policy: by default an idle OpenMP thread spins for a while before sleeping. With other processes
+  keeping the cores busy, spinning threads steal the time slices the working ones need, and thin-convolution
+  networks ran 12-17x slower than idle. ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep (torch's libgomp reads it when
+  torch loads); together with the thread policy (medfuse_gui/fusion/threads.py) a busy machine costs about its fair
+  share.
+
+A value the user already set is kept (e.g. ``OMP_WAIT_POLICY=ACTIVE`` to compare).
 """
 
 from __future__ import annotations
@@ -10,19 +19,26 @@ from __future__ import annotations
 import os
 import sys
 
-TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def malloc_tuned() -> bool:
-    return all(os.environ.get(k) == v for k, v in TUNED.items())
+    return all(os.environ.get(k) == TUNED[k] for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"))
+
+
+def launch_environment(environ: dict[str, str]) -> dict[str, str]:
+    """``environ`` with every ``TUNED`` variable the user has not set added."""
+    return {**TUNED, **environ}
 
 
 def reexec_with_tuned_malloc(module: str, argv: list[str]) -> None:
     """Replace this process with the same program and ``TUNED`` in the environment (Linux only; no-op elsewhere,
-    when already tuned, or with MEDFUSE_NO_REEXEC=1). Returns only if it did not re-execute."""
-    if not sys.platform.startswith("linux") or malloc_tuned() or os.environ.get("MEDFUSE_NO_REEXEC"):
+    when every variable is already set, or with MEDFUSE_NO_REEXEC=1). Returns only if it did not re-execute."""
+    if not sys.platform.startswith("linux") or os.environ.get("MEDFUSE_NO_REEXEC"):
         return
-    env = dict(os.environ, **TUNED)
+    if all(k in os.environ for k in TUNED):
+        return
+    env = launch_environment(dict(os.environ))
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is the program
         command = [sys.executable, *argv]
     else:

@@ -180,22 +180,37 @@ def fuse_inputs(inputs: SliceInputs, fuser, index: int = 0) -> FusedSlice:
     return FusedSlice(index, fuser.name, inputs, fused, rgb, time.perf_counter() - start)
 
 
+def volume_batch_size(fuser, rows: int, cols: int) -> int:
+    """Slices per ``fuser.fuse`` call: networks choose from free memory (runtime.volume_batch_size); classic methods
+    work slice by slice anyway, so they get one at a time (finest progress and cancellation)."""
+    choose = getattr(fuser, "batch_size_for", None)
+    return max(1, int(choose(rows, cols))) if choose is not None else 1
+
+
 def fuse_volume(pair: Pair, fuser, anatomical_window=None, functional_window=None, colormap=None,
                 colour_space: str = "ycbcr", slices: range | None = None, progress: ProgressCallback | None = None,
                 cancelled: CancelCheck | None = None) -> np.ndarray:
     """Fuse every slice (or ``slices``) into a (Z, H, W, 3) uint8 RGB volume on the anatomical grid.
 
-    Memory stays bounded by one slice of float work plus the uint8 output; progress and cancellation are checked
-    between slices.
+    A network fuses several slices per forward call (as many as its share of the free memory holds, on CUDA when
+    present); memory stays bounded by one such batch of float work plus the uint8 output. Each slice equals what
+    ``fuse_inputs`` gives for it alone. Progress and cancellation are checked between batches.
     """
-    indices = slices if slices is not None else range(pair.n_slices)
+    indices = list(slices if slices is not None else range(pair.n_slices))
     rows, cols = pair.anatomical.shape2d
     out = np.zeros((len(indices), rows, cols, 3), dtype=np.uint8)
-    for done, index in enumerate(indices):
+    batch = volume_batch_size(fuser, rows, cols)
+    for start in range(0, len(indices), batch):
         if cancelled is not None and cancelled():
             raise Cancelled()
-        inputs = slice_inputs(pair, index, anatomical_window, functional_window, colormap, colour_space)
-        out[done] = fuse_inputs(inputs, fuser, index).fused_rgb_uint8()
+        chunk = [slice_inputs(pair, index, anatomical_window, functional_window, colormap, colour_space)
+                 for index in indices[start:start + batch]]
+        fused = np.asarray(fuser.fuse(np.stack([s.anatomical for s in chunk]),
+                                      np.stack([s.functional_luma for s in chunk])), dtype=np.float32)
+        if fused.shape != (len(chunk), rows, cols):
+            raise GeometryError(f"{fuser.name} returned shape {fused.shape[1:]} for inputs {(rows, cols)}")
+        for offset, (inputs, luma) in enumerate(zip(chunk, fused)):
+            out[start + offset] = colour.to_uint8(colour.merge(luma, inputs.functional_chroma, inputs.colour_space))
         if progress is not None:
-            progress(done + 1, len(indices))
+            progress(min(start + batch, len(indices)), len(indices))
     return out

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--sizes", default="256,512", help="models: square sizes to time (default 256,512)")
     parser.add_argument("--threads", type=int, default=0, help="models: torch CPU threads (default: torch's)")
     parser.add_argument("--device", default=None, help="models: cpu, cuda (default: CUDA when available)")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="busy: spinning processes to start (default: one per core)")
     parser.set_defaults(run=run)
 
 
@@ -158,6 +160,7 @@ def bench_models(args) -> int:
         rows.append(row)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     result = {"device": device_label(device), "matmul_gflops_s": peak, "malloc_tuned": tuned, "load_average_1min": load,
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
               "torch_threads": torch.get_num_threads(), "rows": rows}
     if args.json:
         print(json.dumps(result, indent=2))
@@ -172,6 +175,125 @@ def bench_models(args) -> int:
         rate = f"{r['achieved_gflops_s']:.0f}" if "achieved_gflops_s" in r else "-"
         print(f"{r['method']:<15} {params:>9} {gflop:>10} " + " ".join(f"{r[f'ms_{s}']:9.1f}" for s in sizes)
               + f" {rate:>8}  {r['weights']}")
+    return 0
+
+
+def _spinners(count: int, seconds: float = 600.0):
+    """Start ``count`` processes that each keep one core busy; each stops by itself after ``seconds`` at most."""
+    import subprocess
+    import sys
+
+    code = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _stop(processes) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=5)
+        except Exception:
+            process.kill()
+
+
+def bench_busy(args) -> int:
+    """Each network at one size on an idle machine, then with ``--busy`` other processes spinning (default: one per
+    core), median of --repeat runs each; the ratio busy / idle is what a user feels on a loaded machine."""
+    import statistics
+    import time
+
+    import numpy as np
+    import torch
+
+    from ..fusion import get_model, get_model_info, list_models
+    from ..fusion.runtime import select_device
+    from ..fusion.threads import POLICY, usable_cores
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = list_models(kind="network") if args.methods == "all" else \
+        [get_model_info(m).name for m in args.methods.split(",")]
+    size = int(args.sizes.split(",")[0])
+    busy = args.busy or usable_cores()
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+    device = select_device(args.device)
+
+    def timed(fuser) -> tuple[float, int]:
+        fuser.fuse(a, b)  # warm-up, and a decision of the thread policy under the current load
+        times = []
+        for _ in range(max(1, args.repeat)):
+            start = time.perf_counter()
+            fuser.fuse(a, b)
+            times.append(time.perf_counter() - start)
+        return 1000 * statistics.median(times), torch.get_num_threads()
+
+    rows = []
+    for name in names:
+        info = get_model_info(name)
+        fuser = get_model(name, weights="default" if info.availability()[0] else None, device=args.device)
+        idle_ms, idle_threads = timed(fuser)
+        spinners = _spinners(busy)
+        try:
+            time.sleep(1.0)  # let the spinners start and the load show in the policy's next sample
+            busy_ms, busy_threads = timed(fuser)
+        finally:
+            _stop(spinners)
+        time.sleep(0.5)
+        rows.append({"method": name, "idle_ms": idle_ms, "idle_threads": idle_threads, "busy_ms": busy_ms,
+                     "busy_threads": busy_threads, "ratio": busy_ms / idle_ms})
+    result = {"device": str(device), "size": size, "busy_processes": busy, "cores": usable_cores(),
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default: active spinning)"),
+              "adaptive_threads": POLICY.enabled, "load_average_1min_at_end": os.getloadavg()[0], "rows": rows}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{size}x{size} on {device}, idle vs {busy} spinning processes on {result['cores']} cores; "
+          f"OMP_WAIT_POLICY {result['omp_wait_policy']}, adaptive threads {'on' if POLICY.enabled else 'off'}; "
+          f"median of {max(1, args.repeat)} runs")
+    print(f"{'method':<15} {'idle ms':>9} {'thr':>4} {'busy ms':>9} {'thr':>4} {'busy/idle':>10}")
+    for r in rows:
+        print(f"{r['method']:<15} {r['idle_ms']:9.1f} {r['idle_threads']:4d} {r['busy_ms']:9.1f} "
+              f"{r['busy_threads']:4d} {r['ratio']:10.2f}")
+    return 0
+
+
+def bench_volume(args) -> int:
+    """Seconds to fuse the whole 3-D demo (197x233x189 MRI + PET) with each network, slices batched by free memory,
+    and the peak resident memory of this process (one process, networks in turn: later peaks include earlier ones)."""
+    import resource
+    import time
+
+    from .. import io, pipeline
+    from ..demo import volume_demo_paths
+    from ..fusion import get_model, get_model_info, list_models
+
+    names = list_models(kind="network") if args.methods == "all" else \
+        [get_model_info(m).name for m in args.methods.split(",")]
+    pair = pipeline.make_pair(*(io.load(p) for p in volume_demo_paths()))
+    rows_, cols_ = pair.anatomical.shape2d
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = []
+    for name in names:
+        info = get_model_info(name)
+        fuser = get_model(name, weights="default" if info.availability()[0] else None, device=args.device)
+        batch = pipeline.volume_batch_size(fuser, rows_, cols_)
+        start = time.perf_counter()
+        pipeline.fuse_volume(pair, fuser, colour_space=info.colour_space)
+        seconds = time.perf_counter() - start
+        rows.append({"method": name, "seconds": seconds, "slices": pair.n_slices, "batch": batch,
+                     "device": str(fuser.device), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                     / 1024})
+    result = {"grid": f"{cols_}x{rows_}x{pair.n_slices}", "baseline_rss_mb": baseline,
+              "load_average_1min_at_end": os.getloadavg()[0], "rows": rows}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"fusing the {result['grid']} demo volume; RSS after loading it: {baseline:.0f} MB")
+    for r in rows:
+        print(f"{r['method']:<15} {r['seconds']:7.1f} s  {r['seconds'] / r['slices'] * 1000:6.0f} ms/slice  batch "
+              f"{r['batch']:2d} on {r['device']}  peak RSS {r['peak_rss_mb']:.0f} MB")
     return 0
 
 
@@ -255,6 +377,8 @@ TARGETS: dict[str, tuple[str, Callable[..., int]]] = {
     "metrics": ("per-metric and total time of the fusion metrics on a 256x256 real pair", bench_metrics),
     "models": ("ms per slice of every fusion method at 256x256 and 512x512, GFLOP/s vs matmul", bench_models),
     "gui": ("longest GUI stall while a network fuses, torch at 1 thread vs all cores", bench_gui),
+    "busy": ("ms per slice of every network idle and with other processes keeping every core busy", bench_busy),
+    "volume": ("seconds to fuse the 3-D demo volume with every network, and peak memory", bench_volume),
     "registration": ("seconds to register the 3-D demo pair (two misalignments) and a 2-D pair", bench_registration),
     "all": ("models, then metrics", bench_all),
 }

@@ -33,6 +33,7 @@ NUM_HEADS = 8               # section 4.1.2
 MLP_RATIO = 4               # ViT / MATR default; the paper does not give it
 GROUP = 8                   # attention groups are GROUP x GROUP tokens
 BRANCH_KERNELS = (3, 5, 7)  # multi-scale pre-CNN
+ATTENTION_CHUNK = 256       # (group, head) pairs per step of CPU inference attention: 4 MB of scores, cache-sized
 
 
 def conv(in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> nn.Conv2d:
@@ -174,6 +175,24 @@ def unpartition(groups: torch.Tensor, mode: str, shape: torch.Size) -> torch.Ten
     return x.reshape(b, h, w, c)
 
 
+def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk: int = ATTENTION_CHUNK) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d)) v for (G, heads, T, d) tensors, a cache-sized chunk of (group, head) pairs at a time.
+
+    The same function as ``F.scaled_dot_product_attention`` (float32 rounding apart: ~2e-6). With 2-channel heads the
+    CPU flash kernel spends most of its time on per-block overhead; two plain batched products and a softmax per
+    chunk ran ~1.4x faster on 2 cores. The products are ordered so that MKL sees its long dimension: q (T x d) by
+    k^T (d x T), then v^T (d x T) by the transposed scores.
+    """
+    g, heads, tokens, d = q.shape
+    pairs = g * heads
+    q = (q * d ** -0.5).reshape(pairs, tokens, d)
+    kt = k.transpose(-1, -2).reshape(pairs, d, tokens)
+    vt = v.transpose(-1, -2).reshape(pairs, d, tokens)
+    out = [torch.bmm(vt[s:s + chunk], torch.bmm(q[s:s + chunk], kt[s:s + chunk]).softmax(dim=-1).transpose(1, 2))
+           for s in range(0, pairs, chunk)]
+    return torch.cat(out).transpose(1, 2).reshape(g, heads, tokens, d)
+
+
 class MultiHeadSelfAttention(nn.Module):
     """MSAM: multi-head self-attention within each token group."""
 
@@ -186,8 +205,11 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         groups, tokens, dim = x.shape
         q, k, v = self.qkv(x).reshape(groups, tokens, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
-        # scaled_dot_product_attention never materialises the attention matrix on CPU (flash kernel).
-        out = F.scaled_dot_product_attention(q, k, v)
+        if x.device.type == "cpu" and not torch.is_grad_enabled():
+            out = chunked_attention(q, k, v)
+        else:
+            # training and CUDA: the fused kernel (never materialises all scores; autograd support)
+            out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(groups, tokens, dim))
 
 

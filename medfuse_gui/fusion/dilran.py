@@ -13,6 +13,7 @@ auto-encoder of single images: ``forward(x) = reconstructor(extractor(x))``.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
@@ -109,26 +110,44 @@ class Reconstructor(nn.Module):
         return self.layers(features)
 
 
-_SVD_THREADS_LOCK = threading.Lock()
+_EIG_THREADS_LOCK = threading.Lock()
+_EIG_POOL: tuple[ThreadPoolExecutor, int] | None = None  # (pool, its workers)
+
+
+def _eigvalsh_cpu(grams: torch.Tensor) -> torch.Tensor:
+    """Batched eigenvalues on CPU, the batch split over as many Python workers as torch has threads, each running
+    LAPACK single-threaded: MKL's own threading gained nothing at 256x256 and, with both cores busy, was 3-40x slower
+    (measured on 2 cores); independent matrices on independent cores was ~1.5x faster than one threaded call."""
+    global _EIG_POOL
+    with _EIG_THREADS_LOCK:             # the thread count is process-wide: save/restore must not interleave
+        threads = torch.get_num_threads()
+        workers = min(threads, grams.shape[0])
+        torch.set_num_threads(1)
+        try:
+            if workers <= 1:
+                return torch.linalg.eigvalsh(grams)
+            if _EIG_POOL is None or _EIG_POOL[1] < workers:
+                _EIG_POOL = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medfuse-eig"), workers)
+            return torch.cat(list(_EIG_POOL[0].map(torch.linalg.eigvalsh, grams.chunk(workers))))
+        finally:
+            torch.set_num_threads(threads)
 
 
 def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
-    """Nuclear norm (sum of singular values) of every (H, W) channel map: (N, C, H, W) -> (N, C).
+    """Nuclear norm (sum of singular values) of every (H, W) channel map: (N, C, H, W) -> (N, C), float32.
 
-    One SVD per map (batched); there is no cheaper exact route to the maximum (see docs/models.md (DILRAN)). On CPU the
-    SVDs run on one thread: MKL's SVD gained nothing from a second thread at 256x256, but with both cores busy it ran
-    3-40x slower on two threads than on one (measured on 2 cores).
+    Singular values only: sigma_i = sqrt(lambda_i(S S^T)), the eigenvalues of each map's Gram matrix over its smaller
+    side, in float64 so the small singular values survive the squaring (their error is ~sqrt(eps64) sigma_max = 1e-8
+    sigma_max; float32 SVD's is ~1e-6). Half the cost of one float32 SVD per map; the symmetric eigensolver also
+    splits over cores (see _eigvalsh_cpu). docs/models.md (DILRAN), docs/performance.md.
     """
-    maps = maps.float().contiguous()
-    if maps.device.type != "cpu":
-        return torch.linalg.svdvals(maps).sum(dim=-1)
-    with _SVD_THREADS_LOCK:             # the thread count is process-wide: save/restore must not interleave
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return torch.linalg.svdvals(maps).sum(dim=-1)
-        finally:
-            torch.set_num_threads(threads)
+    n, c, h, w = maps.shape
+    m = maps.detach().to(torch.float64).reshape(n * c, h, w)
+    if h > w:
+        m = m.transpose(1, 2)
+    grams = torch.bmm(m, m.transpose(1, 2))
+    eig = torch.linalg.eigvalsh(grams) if grams.device.type != "cpu" else _eigvalsh_cpu(grams)
+    return eig.clamp_min(0.0).sqrt().sum(dim=-1).reshape(n, c).to(torch.float32)
 
 
 def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor, phi: str = "max2") -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,8 +158,9 @@ def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor, phi: str = "max2") -> tuple
     """
     if phi not in SFNN_PHI:
         raise ValueError(f"phi must be one of {SFNN_PHI}, not {phi!r}")
-    phi1 = channel_nuclear_norms(torch.softmax(f1, dim=1)).amax(dim=1)
-    phi2 = channel_nuclear_norms(torch.softmax(f2, dim=1)).amax(dim=1)
+    n = f1.shape[0]
+    largest = channel_nuclear_norms(torch.softmax(torch.cat([f1, f2]), dim=1)).amax(dim=1)  # both sources at once
+    phi1, phi2 = largest[:n], largest[n:]
     if phi == "max2":
         phi1, phi2 = phi1.square(), phi2.square()
     w1 = (phi1 / (phi1 + phi2)).to(f1.dtype).view(-1, 1, 1, 1)

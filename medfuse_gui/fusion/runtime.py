@@ -1,4 +1,5 @@
-"""Running networks: device choice, verified weights, padding to the network's multiple, batched inference."""
+"""Running networks: device choice, verified weights, padding to the network's multiple, batched inference, thread
+count under load (threads.py), batch size from free memory, warm-up."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .registry import MethodInfo, WeightsError, sha256_of
+from .threads import POLICY
+
+# Peak bytes per input pixel of one slice in a forward call (both sources, activations, DILRAN's float64 Gram
+# matrices), from the rise in peak RSS while fusing the 197x233x189 demo in batches of 16 (mask-pa: 1.8 KB), with a
+# margin. Unknown networks get the largest.
+ACTIVATION_BYTES_PER_PIXEL = {"mmif-amin": 10_000, "dilran": 12_000, "dilran-authors": 12_000, "mmif-net": 6_000,
+                              "mask-pa": 3_000}
+MEMORY_SHARE = 0.25         # of the free memory one batch may take (the GUI, the volumes and the OS need the rest)
+MAX_BATCH = 16              # CUDA: many slices per call keep the device busy
+MAX_BATCH_CPU = 4           # CPU: batches of 16 were no faster per slice than 4 (2 cores) and took 4x the memory
 
 
 def select_device(preferred: str | None = None) -> torch.device:
@@ -53,6 +64,27 @@ def load_weights(module: nn.Module, path: Path, expected_sha256: str | None) -> 
                            f"unexpected {list(unexpected)[:4]}")
 
 
+def free_memory_bytes(device: torch.device) -> int:
+    """Memory a batch may still use: CUDA's free device memory, else the kernel's MemAvailable (Linux)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 2 << 30  # not Linux: assume 2 GiB free
+
+
+def volume_batch_size(name: str, height: int, width: int, device: torch.device) -> int:
+    """Slices per forward call for a volume: as many as MEMORY_SHARE of the free memory holds, 1..MAX_BATCH."""
+    per_slice = ACTIVATION_BYTES_PER_PIXEL.get(name, max(ACTIVATION_BYTES_PER_PIXEL.values())) * height * width
+    cap = MAX_BATCH if device.type == "cuda" else MAX_BATCH_CPU
+    return int(max(1, min(cap, free_memory_bytes(device) * MEMORY_SHARE // per_slice)))
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Reflect-pad the last two dims up to a multiple (replicate when the image is too small to reflect)."""
     h, w = x.shape[-2:]
@@ -66,7 +98,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 class NetworkFuser:
     """Wraps a network module that implements ``fuse(anat, func)`` on (N,1,H,W) tensors in [0, 1]."""
 
-    def __init__(self, info: MethodInfo, module: nn.Module, device: torch.device, batch_size: int = 4):
+    def __init__(self, info: MethodInfo, module: nn.Module, device: torch.device, batch_size: int | None = None):
         self.info = info
         self.name = info.name
         self.device = device
@@ -74,6 +106,11 @@ class NetworkFuser:
         self.module = module.to(device).eval()
         if device.type == "cpu":
             self.module = self.module.to(memory_format=torch.channels_last)
+            POLICY.prime()
+
+    def batch_size_for(self, height: int, width: int) -> int:
+        """Slices per forward call for a stack of ``height`` x ``width`` slices (pipeline.fuse_volume)."""
+        return volume_batch_size(self.name, height, width, self.device)
 
     @torch.inference_mode()
     def fuse(self, anatomical: np.ndarray, functional: np.ndarray) -> np.ndarray:
@@ -85,9 +122,12 @@ class NetworkFuser:
         if single:
             a, b = a[None], b[None]
         outputs = []
-        for start in range(0, a.shape[0], self.batch_size):
-            ta = torch.from_numpy(np.ascontiguousarray(a[start:start + self.batch_size]))[:, None].to(self.device)
-            tb = torch.from_numpy(np.ascontiguousarray(b[start:start + self.batch_size]))[:, None].to(self.device)
+        step = self.batch_size or self.batch_size_for(*a.shape[-2:])
+        for start in range(0, a.shape[0], step):
+            if self.device.type == "cpu":
+                POLICY.apply()  # between batches too: a volume takes long enough for the load to change
+            ta = torch.from_numpy(np.ascontiguousarray(a[start:start + step]))[:, None].to(self.device)
+            tb = torch.from_numpy(np.ascontiguousarray(b[start:start + step]))[:, None].to(self.device)
             ta, size = pad_to_multiple(ta, self.info.pad_multiple)
             tb, _ = pad_to_multiple(tb, self.info.pad_multiple)
             if self.device.type == "cpu":
@@ -99,6 +139,27 @@ class NetworkFuser:
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(f"{self.name} produced NaN/Inf")
         return out[0] if single else out
+
+
+_WARM: set[tuple[str, str]] = set()
+
+
+def warm_up(name: str, device: str | None = None) -> NetworkFuser:
+    """Load a network's verified weights and run one tiny forward pass, so that the first real fusion pays only its
+    own inference (the one-off costs — weights, kernel selection, allocator growth, the thread policy's first load
+    sample — are paid here). Returns the fuser; calling again for the same network and device skips the forward."""
+    from .registry import get_model
+
+    fuser = get_model(name, device=device)
+    if not isinstance(fuser, NetworkFuser):
+        return fuser
+    key = (fuser.name, str(fuser.device))
+    if key not in _WARM:
+        side = max(16, fuser.info.pad_multiple)
+        tiny = np.linspace(0.0, 1.0, side * side, dtype=np.float32).reshape(side, side)
+        fuser.fuse(tiny, tiny[::-1].copy())
+        _WARM.add(key)
+    return fuser
 
 
 def count_parameters(module: nn.Module) -> int:

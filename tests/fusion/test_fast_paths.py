@@ -1,0 +1,109 @@
+"""The faster inference formulations (issue 18) against the ones they replaced, on a real test-split Harvard pair.
+
+Equality to the earlier outputs is the contract: each reference is computed here, at test time, by the formulation
+that shipped before (PyTorch's fused attention kernel; float32 SVDs), never read from a committed blob.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from medfuse_gui import io, pipeline
+from medfuse_gui.demo import volume_demo_paths
+from medfuse_gui.fusion import amin, dilran, get_model, runtime
+
+
+def test_amin_chunked_attention_equals_the_fused_kernel():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(300, amin.NUM_HEADS, 64, 2) for _ in range(3))    # 2400 pairs: 10 chunks, the last short
+    expected = F.scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(amin.chunked_attention(q, k, v), expected, atol=1e-5, rtol=0)
+
+
+def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit):
+    """256x256 SPECT-MRI 11017 (test split): the runtime's CPU inference (chunked attention, channels_last) against
+    the formulation used before and still used in training (grad enabled: PyTorch's fused attention kernel)."""
+    fuser = get_model("mmif-amin", device="cpu")
+    anat, func = spect_unit
+    assert anat.shape == (256, 256)
+    fast = fuser.fuse(anat, func)
+    net = fuser.module
+    with torch.enable_grad():
+        reference = net.fuse(*(torch.from_numpy(x)[None, None] for x in (anat, func))).detach()
+    reference = reference.clamp(0, 1)[0, 0].numpy()
+    assert np.abs(fast - reference).max() <= 1e-5
+    assert np.abs(fast - reference).max() < 1e-3 * np.abs(reference).max()  # and not vacuous: a real image
+    assert reference.std() > 0.05
+
+
+def _svd_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
+    """The previous formulation: one float32 SVD per map."""
+    return torch.linalg.svdvals(maps.float().contiguous()).sum(dim=-1)
+
+
+def test_gram_nuclear_norms_match_float64_svd_on_real_feature_maps(spect_unit):
+    fuser = get_model("dilran-authors", device="cpu")
+    anat, _ = spect_unit
+    with torch.inference_mode():
+        maps = torch.softmax(fuser.module.extractor(torch.from_numpy(anat[64:192, 32:224])[None, None]), dim=1)
+    exact = torch.linalg.svdvals(maps.double()).sum(dim=-1)
+    fast = dilran.channel_nuclear_norms(maps)
+    assert fast.shape == (1, 64) and fast.dtype == torch.float32
+    torch.testing.assert_close(fast.double(), exact, rtol=1e-6, atol=0)   # 128 x 192: the Gram of the short side
+    torch.testing.assert_close(_svd_nuclear_norms(maps).double(), exact, rtol=1e-5, atol=0)
+
+
+def test_dilran_equals_the_svd_formulation_on_a_real_pair(spect_unit, monkeypatch):
+    fuser = get_model("dilran", device="cpu")
+    anat, func = spect_unit
+    fast = fuser.fuse(anat, func)
+    monkeypatch.setattr(dilran, "channel_nuclear_norms", _svd_nuclear_norms)
+    reference = fuser.fuse(anat, func)
+    assert np.abs(fast - reference).max() <= 1e-5
+
+
+def test_a_batch_of_slices_equals_the_slices_one_by_one(spect_unit):
+    anat, func = (x[64:192, 64:192] for x in spect_unit)
+    stack_a = np.stack([anat, anat.T.copy(), anat[::-1].copy()])
+    stack_b = np.stack([func, func.T.copy(), func[::-1].copy()])
+    for name in ("mask-pa", "mmif-net", "dilran", "mmif-amin"):
+        fuser = get_model(name, device="cpu")
+        batched = fuser.fuse(stack_a, stack_b)
+        single = np.stack([fuser.fuse(x, y) for x, y in zip(stack_a, stack_b)])
+        assert np.abs(batched - single).max() <= 1e-5, name
+
+
+def test_volume_batch_size_follows_free_memory(monkeypatch):
+    cpu = torch.device("cpu")
+    per_slice = runtime.ACTIVATION_BYTES_PER_PIXEL["dilran"] * 256 * 256
+    monkeypatch.setattr(runtime, "free_memory_bytes", lambda device: int(3.5 * per_slice / runtime.MEMORY_SHARE))
+    assert runtime.volume_batch_size("dilran", 256, 256, cpu) == 3
+    monkeypatch.setattr(runtime, "free_memory_bytes", lambda device: 0)
+    assert runtime.volume_batch_size("dilran", 256, 256, cpu) == 1
+    monkeypatch.setattr(runtime, "free_memory_bytes", lambda device: 1 << 50)
+    assert runtime.volume_batch_size("dilran", 256, 256, cpu) == runtime.MAX_BATCH_CPU
+    assert runtime.volume_batch_size("dilran", 256, 256, torch.device("cuda")) == runtime.MAX_BATCH
+
+
+def test_fuse_volume_in_batches_equals_slice_by_slice(monkeypatch):
+    anatomical, functional = (io.load(p) for p in volume_demo_paths())
+    pair = pipeline.make_pair(anatomical, functional)
+    fuser = get_model("mask-pa", device="cpu")
+    monkeypatch.setattr(fuser, "batch_size_for", lambda rows, cols: 2)
+    calls = []
+    slices = range(95, 98)                      # 3 slices: a batch of 2, then 1
+    volume = pipeline.fuse_volume(pair, fuser, slices=slices, progress=lambda done, total: calls.append(done))
+    assert calls == [2, 3]
+    for out, index in zip(volume, slices):
+        alone = pipeline.fuse_inputs(pipeline.slice_inputs(pair, index), fuser, index).fused_rgb_uint8()
+        assert np.abs(out.astype(int) - alone).max() <= 1      # float equality to 1e-5, then uint8 rounding
+    assert volume.std() > 5
+
+
+def test_warm_up_returns_a_ready_fuser():
+    fuser = runtime.warm_up("mask-pa", device="cpu")
+    assert isinstance(fuser, runtime.NetworkFuser) and ("mask-pa", "cpu") in runtime._WARM
+    out = fuser.fuse(np.zeros((24, 24), np.float32), np.ones((24, 24), np.float32))
+    assert out.shape == (24, 24)
