@@ -42,6 +42,20 @@ class Persistence(QObject):
         self.window, self.model, self.recent_menu = window, model, recent_menu
         model.events.sources.connect(lambda e: self._remember_pair())
         self.fill_recent_menu()
+        self.apply_input_limit()
+
+    def apply_input_limit(self) -> None:
+        """The decoded-pixel limit of every loader (docs/input-safety.md) from the settings key input/maxPixelBytes
+        ("2G", "512M" or bytes); without it, MEDFUSE_MAX_PIXEL_BYTES or the 2 GiB default applies."""
+        from ..io.guard import parse_byte_size, set_max_pixel_bytes
+
+        text = str(QSettings().value("input/maxPixelBytes", "") or "").strip()
+        try:
+            set_max_pixel_bytes(parse_byte_size(text) if text else None)
+        except (ValueError, OverflowError, MedFuseError):
+            set_max_pixel_bytes(None)
+            self.model.notify(f"Settings: input/maxPixelBytes={text!r} is not a size (e.g. 2G); the default limit "
+                              f"applies.", "warning")
 
     # --- window layout ----------------------------------------------------------------------------------------------
     def window_state(self) -> dict[str, str]:

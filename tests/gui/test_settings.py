@@ -131,3 +131,25 @@ def test_a_mismatched_pair_asks_and_is_not_remembered(qtbot, window, tmp_path):
         np.testing.assert_array_equal(window.panels[role].image.image, pixels)
         assert window.panels[role].title.text() == titles[role]
     assert all("CT_small" not in a for a, _ in window.persistence.recent_pairs())
+
+
+def test_the_input_pixel_limit_comes_from_the_settings(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from medfuse_gui import io
+    from medfuse_gui.io.guard import set_max_pixel_bytes
+
+    QSettings().setValue("input/maxPixelBytes", "1M")
+    try:
+        win = new_window(qtbot, SCREEN_SIZE)
+        assert io.max_pixel_bytes() == 1024 * 1024
+        big = tmp_path / "big.nii.gz"
+        import nibabel as nib
+
+        nib.save(nib.Nifti1Image(np.zeros((128, 128, 32), np.float32), np.eye(4)), str(big))   # 2 MiB of pixels
+        with qtbot.waitSignal(win.errorShown, timeout=TIMEOUT) as blocker:
+            win.open_volume("anatomical", big)
+        assert "limit" in blocker.args[0] and "Traceback" not in blocker.args[0]
+        win.shutdown()
+    finally:
+        set_max_pixel_bytes(None)
