@@ -169,15 +169,29 @@ class FusedSlice:
 
 def fuse_inputs(inputs: SliceInputs, fuser, index: int = 0) -> FusedSlice:
     start = time.perf_counter()
-    fused = np.asarray(fuser.fuse(_finite_unit(inputs.anatomical), _finite_unit(inputs.functional_luma)),
-                       dtype=np.float32)
-    if fused.shape != inputs.anatomical.shape:
-        raise GeometryError(f"{fuser.name} returned shape {fused.shape} for inputs {inputs.anatomical.shape}")
-    if not np.isfinite(fused).all():
-        raise MedFuseError(f"{fuser.name} produced {int(np.count_nonzero(~np.isfinite(fused)))} non-finite values on "
-                           f"slice {index} from finite inputs: try another method")
+    # the inputs are finite already: slice_inputs, their only maker, cleans them
+    fused = _checked_output(fuser, fuser.fuse(inputs.anatomical, inputs.functional_luma), inputs.anatomical.shape,
+                            f"slice {index + 1}")
     rgb = colour.merge(fused, inputs.functional_chroma, inputs.colour_space)
     return FusedSlice(index, fuser.name, inputs, fused, rgb, time.perf_counter() - start)
+
+
+def _slices_text(indices: list[int]) -> str:
+    """'slice 5' or 'slices 5-8', counted from 1 as the viewer shows them."""
+    first, last = indices[0] + 1, indices[-1] + 1
+    return f"slice {first}" if first == last else f"slices {first}-{last}"
+
+
+def _checked_output(fuser, fused, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A fuser's output as float32, refused when its shape is not ``shape`` or it holds a non-finite value (no
+    view, metric or exporter may receive one)."""
+    fused = np.asarray(fused, dtype=np.float32)
+    if fused.shape != tuple(shape):
+        raise GeometryError(f"{fuser.name} returned shape {fused.shape} for inputs {tuple(shape)}")
+    if not np.isfinite(fused).all():
+        raise MedFuseError(f"{fuser.name} produced {int(np.count_nonzero(~np.isfinite(fused)))} non-finite values on "
+                           f"{where} from finite inputs: try another method")
+    return fused
 
 
 def volume_batch_size(fuser, rows: int, cols: int) -> int:
@@ -205,10 +219,9 @@ def fuse_volume(pair: Pair, fuser, anatomical_window=None, functional_window=Non
             raise Cancelled()
         chunk = [slice_inputs(pair, index, anatomical_window, functional_window, colormap, colour_space)
                  for index in indices[start:start + batch]]
-        fused = np.asarray(fuser.fuse(np.stack([s.anatomical for s in chunk]),
-                                      np.stack([s.functional_luma for s in chunk])), dtype=np.float32)
-        if fused.shape != (len(chunk), rows, cols):
-            raise GeometryError(f"{fuser.name} returned shape {fused.shape[1:]} for inputs {(rows, cols)}")
+        fused = _checked_output(fuser, fuser.fuse(np.stack([s.anatomical for s in chunk]),
+                                                  np.stack([s.functional_luma for s in chunk])),
+                                (len(chunk), rows, cols), _slices_text(indices[start:start + len(chunk)]))
         for offset, (inputs, luma) in enumerate(zip(chunk, fused)):
             out[start + offset] = colour.to_uint8(colour.merge(luma, inputs.functional_chroma, inputs.colour_space))
         if progress is not None:

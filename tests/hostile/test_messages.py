@@ -139,3 +139,29 @@ def test_a_non_finite_anatomical_never_reaches_the_network(tmp_path):
     assert np.isfinite(pair.anatomical.pixels).all() and fused[0, :8].max() > 0
     with pytest.raises(io.MedFuseError, match="no finite pixel value"):
         pipeline.make_pair(Volume(np.full((1, 8, 8), np.nan, np.float32)), Volume(func))
+
+
+def test_a_network_that_outputs_nan_is_refused_for_a_slice_and_for_a_volume():
+    """The volume path (batched) refuses a non-finite output as the slice path does: no exporter receives one."""
+    import numpy as np
+    import pytest
+
+    from medfuse_gui import pipeline
+    from medfuse_gui.io import MedFuseError, Volume
+
+    class BrokenFuser:
+        name = "broken"
+
+        def fuse(self, anatomical, functional):
+            out = (np.asarray(anatomical) + np.asarray(functional)) / 2
+            out[..., 0, 0] = np.nan
+            return out
+
+    pixels = np.linspace(0, 1, 3 * 8 * 8, dtype=np.float32).reshape(3, 8, 8)
+    volume = Volume(pixels=pixels, modality="MR", spacing=(1.0, 1.0, 1.0), affine=np.eye(4), source="v.nii",
+                    geometry_known=True, window=(0.0, 1.0))
+    pair = pipeline.make_pair(volume, volume.with_pixels(pixels[::-1].copy()))
+    with pytest.raises(MedFuseError, match="non-finite values on slice 1 "):
+        pipeline.fuse_inputs(pipeline.slice_inputs(pair, 0), BrokenFuser(), 0)
+    with pytest.raises(MedFuseError, match="non-finite values on slice 1 "):
+        pipeline.fuse_volume(pair, BrokenFuser())
