@@ -17,7 +17,7 @@ from .errors import MedFuseError, WriteError
 from .volume import Volume
 from .voxel_order import to_source_order
 from .atomic import atomic_folder, exists
-from .writers import check_target, refuse_overwriting_inputs, write_nifti, write_png
+from .writers import check_target, encode_png, refuse_overwriting_inputs, write_nifti, write_png
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -95,9 +95,9 @@ def write_png_stack(folder: Path, rgb: np.ndarray, force: bool = False) -> list[
     check_folder_target(folder, force)
     digits = max(4, len(str(rgb.shape[0])))
     names = [f"slice_{k:0{digits}d}.png" for k in range(rgb.shape[0])]
-    with atomic_folder(folder, replace=True) as tmp:
+    with atomic_folder(folder, replace=True) as tmp:   # the folder's rename is the atomic step: plain files inside
         for k, name in enumerate(names):
-            write_png(tmp / name, rgb[k], force=True)
+            (tmp / name).write_bytes(encode_png(rgb[k], folder / name))
     return [folder / name for name in names]
 
 

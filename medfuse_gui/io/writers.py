@@ -68,8 +68,8 @@ def write_bytes_atomic(path: str | Path, data: bytes, force: bool = False) -> Pa
     return Path(path)
 
 
-def write_png(path: str | Path, image: np.ndarray, force: bool = False) -> Path:
-    """Write an 8-bit gray (H,W) or RGB (H,W,3) image as PNG at full resolution."""
+def encode_png(image: np.ndarray, path: str | Path = "image.png") -> bytes:
+    """An 8-bit gray (H,W) or RGB (H,W,3) image as PNG bytes at full resolution (``path`` names it in errors)."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"write_png expects uint8, got {image.dtype}")
@@ -78,7 +78,12 @@ def write_png(path: str | Path, image: np.ndarray, force: bool = False) -> Path:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
         raise WriteError(path, "PNG encoding failed")
-    return write_bytes_atomic(path, encoded.tobytes(), force)
+    return encoded.tobytes()
+
+
+def write_png(path: str | Path, image: np.ndarray, force: bool = False) -> Path:
+    """Write an 8-bit gray (H,W) or RGB (H,W,3) image as PNG at full resolution, atomically."""
+    return write_bytes_atomic(path, encode_png(image, path), force)
 
 
 def write_nifti(path: str | Path, pixels: np.ndarray, affine: np.ndarray, force: bool = False,

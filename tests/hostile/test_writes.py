@@ -44,14 +44,14 @@ if fmt == "dicom":
     pydicom.dataset.Dataset.save_as = save_as
 elif fmt == "png-stack":
     import medfuse_gui.io.export as export
-    original = export.write_png
-    def write_png(*a, **k):
+    original = export.encode_png
+    def encode_png(*a, **k):
         out = original(*a, **k)
         count[0] += 1
         if count[0] == 5:
             pause()
         return out
-    export.write_png = write_png
+    export.encode_png = encode_png
 else:
     import nibabel
     original = nibabel.save
