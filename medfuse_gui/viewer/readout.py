@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import colour
 from ..io.readout import Readout, read_value
 
 
@@ -89,5 +90,5 @@ def _fused_text(model, voxel) -> str | None:
     if pixel is None:
         return None
     row, col = pixel
-    r, g, b = (int(v) for v in fused.fused_rgb_uint8()[row, col])
+    r, g, b = (int(v) for v in colour.to_uint8(fused.fused_rgb[row, col]))   # this pixel only: runs on every hover
     return f"RGB ({r}, {g}, {b}), luminance {float(fused.fused_luma[row, col]) * 255:.1f} / 255"
