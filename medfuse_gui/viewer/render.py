@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import colour, pipeline
 from ..io import to_unit
+from ..io.headers import view_title
 
 
 def anatomical_plane(model) -> np.ndarray | None:
@@ -49,7 +50,4 @@ def overlay_plane(model) -> np.ndarray | None:
 def source_title(volume, role: str) -> str:
     """'Anatomical — MR — T1 MPRAGE' from the series description when the file names one, else the file name."""
     label = "Anatomical" if role == "anatomical" else "Functional"
-    if volume is None:
-        return label
-    description = str(volume.meta.get("SeriesDescription", "") or "").strip()
-    return f"{label} — {volume.modality} — {description or volume.name}"
+    return label if volume is None else f"{label} — {view_title(volume)}"
