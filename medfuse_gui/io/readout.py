@@ -41,14 +41,15 @@ class Readout:
             text += f" = SUV {self.suv:.2f}"
         return text
 
-    def position_text(self) -> str:
-        """'RAS (12.0, -30.5, 4.0) mm · LPS (-12.0, 30.5, 4.0) mm · voxel (41, 70, 0)', labelled for DICOM users."""
+    def position_text(self, voxel_label: str = "voxel") -> str:
+        """'RAS (12.0, -30.5, 4.0) mm · LPS (-12.0, 30.5, 4.0) mm · voxel (41, 70, 0)', labelled for DICOM users;
+        ``voxel_label`` names which grid the index is of where another index is shown beside it."""
         index = ", ".join(str(v) for v in self.index)
         if not self.geometry_known:
             return f"pixel ({index}) (no world geometry)"
         ras = ", ".join(_mm(v) for v in self.world_ras)
         lps = ", ".join(_mm(v) for v in self.world_lps)
-        return f"RAS ({ras}) mm · LPS ({lps}) mm · voxel ({index})"
+        return f"RAS ({ras}) mm · LPS ({lps}) mm · {voxel_label} ({index})"
 
     def as_dict(self) -> dict:
         out = dict(self.__dict__)

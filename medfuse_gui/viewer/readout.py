@@ -20,7 +20,7 @@ from ..io.readout import Readout, read_value
 
 @dataclass(frozen=True)
 class Probe:
-    position: str                    # 'RAS (...) mm · LPS (...) mm · voxel (...)'
+    position: str                    # 'RAS (...) mm · LPS (...) mm · view voxel (...)'
     anatomical: str | None
     functional: str | None
     fused: str | None
@@ -47,7 +47,7 @@ class Probe:
 def _source_text(readout: Readout, resampled: bool = False) -> str:
     text = readout.value_text()
     if readout.inside:
-        text += f" at voxel ({', '.join(str(v) for v in (readout.file_index or readout.index))})"
+        text += f" at file voxel ({', '.join(str(v) for v in (readout.file_index or readout.index))})"
         if readout.suv is None and readout.suv_reason and readout.quantity:
             text += " (no SUV: see the study panel)"
     return text + (" (resampled on the anatomical grid)" if resampled else "")
@@ -73,7 +73,8 @@ def probe(model, voxel) -> Probe | None:
     elif model.functional is not None and model.anatomical is None:
         functional = read_value(model.functional, world)
         functional_text = _source_text(functional)
-    return Probe(position=base.position_text(),
+    # two indices are shown: the displayed grid's here, each file's own (its stored voxel order) on its line
+    return Probe(position=base.position_text("view voxel"),
                  anatomical=_source_text(anatomical) if anatomical is not None else None,
                  functional=functional_text, fused=_fused_text(model, voxel),
                  anatomical_readout=anatomical, functional_readout=functional)
