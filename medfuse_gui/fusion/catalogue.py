@@ -11,14 +11,14 @@ register(MethodInfo("maximum", "Maximum", "classic", "pixel-wise maximum (keeps 
                     f"{_CLASSIC}:maximum"))
 register(MethodInfo("laplacian", "Laplacian pyramid", "classic",
                     "4-level Laplacian pyramid, details by max-abs, base averaged (Burt & Adelson 1983)",
-                    f"{_CLASSIC}:laplacian"))
+                    f"{_CLASSIC}:laplacian", short_title="Laplacian"))
 register(MethodInfo("dwt", "DWT", "classic", "3-level db2 wavelet, approximation averaged, details by max-abs",
                     f"{_CLASSIC}:dwt"))
 register(MethodInfo("gff", "Guided filtering (GFF)", "classic",
                     "two-scale guided-filter weighted fusion",
                     f"{_CLASSIC}:gff",
                     paper=Paper("Image Fusion With Guided Filtering", "S. Li, X. Kang, J. Hu",
-                                "IEEE Trans. Image Processing 22(7):2864-2875, 2013")))
+                                "IEEE Trans. Image Processing 22(7):2864-2875, 2013"), short_title="GFF"))
 
 # --- published networks (one module each; weights from weights/manifest.json) -----------------------------------
 register(MethodInfo(
@@ -41,7 +41,7 @@ register(MethodInfo(
     "medfuse_gui.fusion.dilran:build",
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
-    pad_multiple=2, builder_kwargs={"phi": "max2"}))  # SFNN-max^2: their released code, as their goldens
+    pad_multiple=2, builder_kwargs={"phi": "max2"}, short_title="DILRAN (auth.)"))  # SFNN-max^2: their released code, as their goldens
 register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
@@ -55,4 +55,4 @@ register(MethodInfo(
     "medfuse_gui.fusion.maskpa:build",
     paper=Paper("Multimodal medical image fusion based on mask optimization and parallel attention mechanism",
                 "J. Di, C. Liang, W. Guo, J. Lian", "2024", "mask-optimization-parallel-attention.txt"),
-    pad_multiple=1, paper_params=5_000_000, paper_gflops=2.5314))
+    pad_multiple=1, paper_params=5_000_000, paper_gflops=2.5314, short_title="Mask-PA"))

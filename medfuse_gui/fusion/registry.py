@@ -82,6 +82,11 @@ class MethodInfo:
     paper_params: int | None = None         # as printed in the paper, for comparison with ours
     paper_gflops: float | None = None       # as printed in the paper at 256x256
     builder_kwargs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    short_title: str = ""           # for narrow places (loupe cells): "GFF"; empty when ``title`` is short already
+
+    @property
+    def label(self) -> str:
+        return self.short_title or self.title
 
     @property
     def weights(self) -> WeightsEntry | None:

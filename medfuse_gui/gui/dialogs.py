@@ -44,9 +44,41 @@ def save_path(parent: QWidget, title: str, name: str, filters: str, suffix: str 
     return path
 
 
+class ExportFolderDialog(QFileDialog):
+    """Choose the folder a series is written to: an existing one (browse to it, or type its name), or a new one typed
+    in the name field, which the export creates. Qt's own directory mode refuses a name that does not exist yet
+    ("Directory not found"), and its file mode opens a typed existing folder instead of choosing it; this dialog
+    accepts both, so the export decides (it asks before replacing a folder that is not empty)."""
+
+    def __init__(self, parent: QWidget | None, title: str, start: Path, name: str):
+        super().__init__(parent, title, str(start))
+        self.setOption(QFileDialog.Option.DontUseNativeDialog)   # the override below needs Qt's own dialog
+        self.setFileMode(QFileDialog.FileMode.Directory)
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Export here")
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+        self.selectFile(name)
+        self.chosen: Path | None = None
+
+    def accept(self) -> None:
+        files = self.selectedFiles()
+        if not files:
+            return
+        path = Path(files[0])
+        if path.is_dir() or (not path.exists() and path.parent.is_dir()):
+            self.chosen = path
+            QDialog.accept(self)
+        else:
+            super().accept()    # Qt explains why it cannot be used (a file, or a missing parent folder)
+
+
 def export_folder(parent: QWidget, title: str, name: str) -> str | None:
-    """The folder a series is written to: typed as a new name (it is created), or an existing empty one."""
-    return save_path(parent, f"{title} — name a new folder (or an empty one)", name, "Folder (*)")
+    """The folder a series is written to: typed as a new name (it is created), or an existing one."""
+    dialog = ExportFolderDialog(parent, f"{title} — choose or name a folder", _start("lastExportDirectory"), name)
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.chosen is None:
+        return None
+    QSettings().setValue("lastExportDirectory", str(dialog.chosen.parent))
+    return str(dialog.chosen)
 
 
 def open_session_path(parent: QWidget) -> str | None:

@@ -9,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from .. import report
@@ -60,7 +60,7 @@ class LoupeWidget(QWidget):
         self._shape: tuple[int, int] | None = None
 
         self.method_list = QListWidget()
-        self.method_list.setMinimumWidth(140)
+        self.method_list.setMinimumWidth(110)
         self.method_list.setMaximumWidth(240)
         for name in list_models():
             info = get_model_info(name)
@@ -108,7 +108,7 @@ class LoupeWidget(QWidget):
         export_table.clicked.connect(self.exportTableRequested)
 
         side = QWidget()
-        side.setMinimumWidth(300)
+        side.setMinimumWidth(240)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(4, 0, 0, 0)
         controls = QHBoxLayout()
@@ -144,9 +144,15 @@ class LoupeWidget(QWidget):
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
         splitter.setSizes([200, 880, 560])
+        # In a scroll area: a loupe of many methods scrolls rather than setting the whole window's minimum width
+        # (a tab widget is as wide as its widest page).
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(splitter)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        layout.addWidget(scroll)
         self._set_metric_names()
         self._rebuild()
 
@@ -179,10 +185,9 @@ class LoupeWidget(QWidget):
         names = ["__anatomical__", "__functional__"] + self.selected_methods()
         columns = max(2, math.ceil(math.sqrt(len(names) * 1.4)))
         for index, name in enumerate(names):
-            title = {"__anatomical__": "Anatomical", "__functional__": "Functional"}.get(name) or \
-                get_model_info(name).title
-            panel = ImagePanel(name, title)
-            panel.title.setToolTip(title)  # the cell may be too narrow for the whole title: it is elided
+            source = {"__anatomical__": "Anatomical", "__functional__": "Functional"}.get(name)
+            panel = ImagePanel(name, source or get_model_info(name).label)
+            panel.title.setToolTip(source or get_model_info(name).title)  # cells are narrow: short titles
             panel.boxMoved.connect(self._on_box_moved)
             panel.boxMoveFinished.connect(self._on_box_move_finished)
             self.grid.addWidget(panel, index // columns, index % columns)
@@ -199,7 +204,7 @@ class LoupeWidget(QWidget):
         self.seconds.clear()
         for name, panel in self.cells.items():
             if not name.startswith("__"):
-                panel.title.setText(f"{get_model_info(name).title} (waiting…)")
+                panel.title.setText(f"{get_model_info(name).label} (waiting…)")
                 panel.show_placeholder("")
         self._refresh_table()
 
@@ -216,7 +221,8 @@ class LoupeWidget(QWidget):
         if panel is None:
             return
         panel.set_image(fused_rgb)
-        panel.title.setText(f"{get_model_info(method).title} — {seconds * 1000:.0f} ms")
+        panel.title.setText(f"{get_model_info(method).label} — {seconds * 1000:.0f} ms")
+        panel.title.setToolTip(f"{get_model_info(method).title} — {seconds * 1000:.0f} ms")
         self.seconds[method] = seconds
 
     def set_progress(self, fused: int, measured: int, total: int) -> None:

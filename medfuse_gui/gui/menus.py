@@ -89,7 +89,7 @@ def build_menus(window) -> tuple[dict[str, QAction], QMenu]:
         ActionSpec("Export fused volume as DICOM &series…", export_volume("dicom")),
         ActionSpec("Export fused volume as PNG s&tack…", export_volume("png-stack")),
         None,
-        ActionSpec("&Quit", window.close, QKeySequence.StandardKey.Quit),
+        ActionSpec("&Quit", window.close, "Ctrl+Q"),
     ]))
 
     view_menu = bar.addMenu("&View")

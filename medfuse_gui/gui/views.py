@@ -85,15 +85,13 @@ class BoxROI(pg.RectROI):
 
 
 def elide_title(text: str, metrics, width: int) -> str:
-    """``text`` shortened to ``width`` pixels; a title "Name — 12 ms" keeps its suffix and shortens the name."""
-    head, sep, tail = text.rpartition(" — ")
-    if not sep:
-        head, tail = tail, ""
-    tail = sep + tail
-    room = width - metrics.horizontalAdvance(tail)
-    if room < metrics.horizontalAdvance("MMMM"):   # too narrow for both: the name matters more than the timing
-        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(width, 0))
-    return metrics.elidedText(head, Qt.TextElideMode.ElideRight, max(room, 0)) + tail
+    """``text`` shortened to ``width`` pixels. A title "Name — 12 ms" gives way from the end: first the timing goes
+    (the tooltip keeps it), then the name is elided; the method's name is what the user needs to read."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    head, sep, _ = text.rpartition(" — ")
+    name = head if sep else text
+    return metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(width, 0))
 
 
 class ElidedLabel(QLabel):

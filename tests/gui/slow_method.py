@@ -26,3 +26,8 @@ class SlowAverage:
 
 def build() -> SlowAverage:
     return SlowAverage()
+
+
+def build_uninterruptible() -> SlowAverage:
+    """Like a long network call: a minute of work that never looks for a cancel request."""
+    return SlowAverage(60.0)
