@@ -9,6 +9,7 @@ All arrays here are float32 in [0, 1]; chroma is centred on 0.5 (YCbCr) or 0 (YI
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,6 +86,16 @@ COLORMAP_TITLES = {
     "spectral": "Spectral (rainbow)", "inferno": "Inferno (uniform)", "viridis": "Viridis (uniform)",
 }
 DEFAULT_COLORMAP = "hot"
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How a gray functional image became colours: the colormap, and the window (in ``unit``, SUV where a PET series
+    has a valid factor) mapped to its two ends. Drawn as a colour bar in the viewer and in exported figures."""
+
+    colormap: str
+    window: tuple[float, float]
+    unit: str
 
 
 @functools.lru_cache(maxsize=32)

@@ -82,7 +82,7 @@ def figure(comparison: Comparison, path: str | Path, force: bool = False) -> fig
     panels = [("Anatomical", colour.to_uint8(inputs.anatomical)), ("Functional", colour.to_uint8(inputs.functional_rgb))]
     for method, fused in comparison.fused.items():
         panels.append((f"{get_model_info(method).title}", fused.fused_rgb_uint8()))
-    row = figures.FigureRow(comparison.label, panels, dict(comparison.boxes))
+    row = figures.FigureRow(comparison.label, panels, dict(comparison.boxes), inputs.colour_scale)
     return figures.render([row], path, force=force)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from . import colour
 from .io import Volume, align, to_unit
 from .io.errors import GeometryError, MedFuseError
+from .io.suv import display_scale
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -113,6 +114,7 @@ class SliceInputs:
     functional_chroma: np.ndarray  # (H, W, 2)
     functional_rgb: np.ndarray    # (H, W, 3) float32 [0,1], what the functional view shows
     colour_space: str = "ycbcr"
+    colour_scale: colour.ColourScale | None = None   # gray functional: its colormap and window (None for RGB)
 
 
 def slice_inputs(pair: Pair, index: int, anatomical_window: tuple[float, float] | None = None,
@@ -124,13 +126,17 @@ def slice_inputs(pair: Pair, index: int, anatomical_window: tuple[float, float] 
     anatomical = _finite_unit(to_unit(plane(pair.anatomical, orientation, index),
                                       _window(anatomical_window, pair.anatomical.window)))
     functional = plane(pair.functional, orientation, index)
+    scale = None
     if functional.ndim == 2:
-        functional = _finite_unit(to_unit(functional, _window(functional_window, pair.functional.window)))
+        window = _window(functional_window, pair.functional.window)
+        functional = _finite_unit(to_unit(functional, window))
         cmap = colormap or default_colormap(pair.functional)
         luma, chroma, rgb = colour.split_functional(functional, cmap, colour_space)
+        factor, unit = display_scale(pair.functional)
+        scale = colour.ColourScale(cmap, (window[0] * factor, window[1] * factor), unit)
     else:
         luma, chroma, rgb = colour.split_functional(functional, space=colour_space)
-    return SliceInputs(anatomical, luma, chroma, rgb, colour_space)
+    return SliceInputs(anatomical, luma, chroma, rgb, colour_space, scale)
 
 
 def _window(asked: tuple[float, float] | None, default: tuple[float, float] | None) -> tuple[float, float]:

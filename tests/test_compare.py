@@ -104,3 +104,61 @@ def test_compare_cli_single_pair_and_split(tmp_path, spect_pair):
     rows = list(csv.DictReader(split_table.open()))
     assert [r["method"] for r in rows] == ["average", "maximum"] and rows[0]["task"] == "CT-MRI"
     assert float(rows[0]["Qabf_std"]) > 0  # mean and std over the 35 test pairs
+
+
+def _bar_column(image, box):
+    """The bar's middle column, from top to bottom, inside its frame."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    return image[y0 + 2:y1 - 2, (x0 + x1) // 2].astype(int)
+
+
+def test_a_gray_functional_figure_ends_with_its_colour_bar_in_the_viewers_colours(tmp_path):
+    from medfuse_gui import colour
+    from medfuse_gui.demo import volume_demo_paths
+
+    anat, func = volume_demo_paths()
+    pair = pipeline.make_pair(io.load(anat), io.load(func))
+    window = (float(pair.functional.window[0]), float(pair.functional.window[1]) * 0.6)
+    comparison = compare_slice(pair, pair.n_planes("axial") // 2, ["average"], {"red": (60, 60, 100, 100)},
+                               colormap="hot-metal")
+    comparison.inputs = pipeline.slice_inputs(pair, pair.n_planes("axial") // 2, functional_window=window,
+                                              colormap="hot-metal")
+    scale = comparison.inputs.colour_scale
+    assert scale == colour.ColourScale("hot-metal", pytest.approx(window), pair.functional.unit)
+    layout = figure(comparison, tmp_path / "fig.png")
+    image = cv2.cvtColor(cv2.imread(str(tmp_path / "fig.png")), cv2.COLOR_BGR2RGB)
+    box = layout.colour_bars[0]
+    assert box is not None and box[0] > layout.images[0][-1][2]          # right of the last panel
+    column = _bar_column(image, box)
+    lut = colour.colormap_lut("hot-metal").astype(int)
+    assert np.abs(column[0] - lut[-1]).max() <= 12 and np.abs(column[-1] - lut[0]).max() <= 12
+    middle = column[len(column) // 2]
+    assert np.abs(lut - middle).sum(axis=1).argmin() == pytest.approx(128, abs=8)
+    label, ticks = layout.colour_bar_labels[0]
+    assert label == pair.functional.unit
+    expected = [value for _, value in colour.colour_bar_ticks(scale.window)]
+    assert [float(t.replace("\u2212", "-")) for t in ticks if t] == pytest.approx(expected)
+
+
+def test_a_pet_series_figure_labels_its_colour_bar_in_suv(tmp_path):
+    from tests.io.dicom_helpers import write_series
+    from tests.io.pet_helpers import write_pet_series
+
+    stored = np.arange(4 * 16 * 16, dtype=np.uint16).reshape(4, 16, 16) * 7 + 100
+    write_pet_series(tmp_path / "pet", stored)
+    write_series(tmp_path / "mr", stored, spacing=(3.0, 2.0, 2.0), description="T1")
+    pair = pipeline.make_pair(io.load(tmp_path / "mr"), io.load(tmp_path / "pet"))
+    factor = pair.functional.suv_factor.factor
+    inputs = pipeline.slice_inputs(pair, 1, functional_window=(0.0, 5.0 / factor), colormap="hot")
+    assert inputs.colour_scale.unit == "SUV" and inputs.colour_scale.window == pytest.approx((0.0, 5.0))
+    comparison = compare_slice(pair, 1, ["average"], {"red": (2, 2, 10, 10)}, colormap="hot")
+    comparison.inputs = inputs
+    layout = figure(comparison, tmp_path / "pet.png")
+    label, ticks = layout.colour_bar_labels[0]
+    assert label == "SUV" and [t for t in ticks if t][-1] == "5"
+
+
+def test_an_rgb_functional_figure_has_no_colour_bar(comparison, tmp_path):
+    assert comparison.inputs.colour_scale is None
+    layout = figure(comparison, tmp_path / "rgb.png")
+    assert layout.colour_bars == [None]

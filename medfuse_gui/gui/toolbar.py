@@ -5,12 +5,14 @@ window-wide actions (gui/actions.py)."""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QMainWindow, QSlider, QSpinBox,
                                QToolBar)
 
 from .. import colour
 from ..fusion import get_model_info, list_models
+from ..io.suv import display_scale, suv_window_presets
 from ..viewer.model import ViewerModel
 from ..viewer.planes import ORIENTATIONS
 from ..viewer.windows import anatomical_presets
@@ -101,6 +103,12 @@ class Toolbars(QObject):
         bar.addSeparator()
         self.func_label = QLabel(" Functional window ")
         bar.addWidget(self.func_label)
+        # The window is shown and typed in the unit the colour bar and read-out use: SUV for a PET series with a
+        # valid SUV factor, else the pixel unit (Bq/mL, a.u.); the model keeps pixel values.
+        self.func_preset = QComboBox()
+        self.func_preset.setToolTip("Functional window presets (SUV windows need a PET series with a valid SUV factor)")
+        self.func_preset.activated.connect(self._on_func_preset)
+        self.func_preset_action = bar.addWidget(self.func_preset)
         self.func_low_spin = QDoubleSpinBox(decimals=2, minimum=-1e12, maximum=1e12, prefix="low ")
         self.func_high_spin = QDoubleSpinBox(decimals=2, minimum=-1e12, maximum=1e12, prefix="high ")
         for spin in (self.func_low_spin, self.func_high_spin):
@@ -125,7 +133,7 @@ class Toolbars(QObject):
         self.threshold_slider.valueChanged.connect(lambda v: self.model.set_overlay(threshold=v / 100.0))
         bar.addWidget(self.threshold_slider)
         for widget in (self.orientation_combo, self.slice_slider, self.overlay_check, self.alpha_slider,
-                       self.threshold_slider):
+                       self.threshold_slider, self.func_preset):
             _quiet(widget)
 
     def _fill_methods(self) -> None:
@@ -189,13 +197,31 @@ class Toolbars(QObject):
         self.colormap_combo.setEnabled(gray_functional)
         self._set(self.colormap_combo, self.colormap_combo.setCurrentText, self.model.colormap or "gray")
 
+    def _func_display(self) -> tuple[float, str]:
+        """(multiplier from pixel values to the shown unit, unit)."""
+        functional = self.model.functional
+        return display_scale(functional) if functional is not None else (1.0, "")
+
     def _show_func_window(self) -> None:
         window = self.model.func_window
-        for spin, value in zip((self.func_low_spin, self.func_high_spin), window or (0.0, 1.0)):
+        scale, unit = self._func_display()
+        shown = (window[0] * scale, window[1] * scale) if window is not None else (0.0, 1.0)
+        for spin, value in zip((self.func_low_spin, self.func_high_spin), shown):
+            spin.setSuffix(f" {unit}" if unit and window is not None else "")
             self._set(spin, spin.setValue, value)
             spin.setEnabled(window is not None)
-            if window is not None:
-                spin.setSingleStep(max((window[1] - window[0]) / 50, 0.01))
+            spin.setSingleStep(max((shown[1] - shown[0]) / 50, 0.01))
+        presets = suv_window_presets(self.model.functional) if self.model.functional is not None else []
+        self.func_preset.blockSignals(True)
+        self.func_preset.clear()
+        for name, pixels in presets:
+            self.func_preset.addItem(name, pixels)
+        self.func_preset.addItem(CUSTOM, None)
+        chosen = next((i for i, (_, pixels) in enumerate(presets) if window is not None
+                       and np.allclose(pixels, window, rtol=1e-6, atol=1e-9)), len(presets))
+        self.func_preset.setCurrentIndex(chosen)
+        self.func_preset.blockSignals(False)
+        self.func_preset_action.setVisible(bool(presets))
 
     def _show_slices(self) -> None:
         model = self.model
@@ -240,6 +266,16 @@ class Toolbars(QObject):
         self.model.set_anat_window((level - width / 2, level + width / 2), preset=None)
 
     def _on_func_spin(self, _value: float) -> None:
+        scale, _ = self._func_display()
         low, high = self.func_low_spin.value(), self.func_high_spin.value()
-        if high > low:
-            self.model.set_func_window((low, high))
+        if high > low and scale > 0:
+            self.model.set_func_window((low / scale, high / scale))
+        else:
+            self._show_func_window()   # an empty window is refused: show the one in force
+
+    def _on_func_preset(self, index: int) -> None:
+        pixels = self.func_preset.itemData(index)
+        if pixels is not None:
+            self.model.set_func_window(pixels)
+        else:
+            self._show_func_window()

@@ -67,6 +67,7 @@ def test_elided_titles_drop_the_timing_before_the_name():
     assert elide_title(text, metrics, metrics.horizontalAdvance("MMIF-AMIN") + 4) == "MMIF-AMIN"
     squeezed = elide_title(text, metrics, metrics.horizontalAdvance("MMIF"))
     assert squeezed.endswith("…") and "ms" not in squeezed
+    assert metrics.horizontalAdvance(squeezed) <= metrics.horizontalAdvance("MMIF")
 
 
 def numbers_fit(table) -> list[tuple[str, int]]:

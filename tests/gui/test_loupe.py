@@ -104,19 +104,3 @@ def test_radar_chart_draws_one_polygon_per_method(loupe_window):
     ticks = loupe.chart.getAxis("left")._tickLevels[0]
     assert sorted(label for _, label in ticks) == sorted(short_label(get_model_info(m).title)
                                                          for m in loupe.selected_methods())
-
-
-def test_long_cell_titles_keep_their_timing_and_fit(qtbot):
-    from PySide6.QtGui import QFontMetrics
-
-    from medfuse_gui.gui.views import ElidedLabel, elide_title
-
-    label = ElidedLabel("Mask-opt + parallel attention — 165 ms")
-    qtbot.addWidget(label)
-    metrics = QFontMetrics(label.font())
-    shown = elide_title(label.text(), metrics, 120)
-    assert shown.endswith(" — 165 ms") and shown.startswith("Mask") and "…" in shown
-    assert metrics.horizontalAdvance(shown) <= 120
-    wide = metrics.horizontalAdvance(label.text()) + 10
-    assert elide_title(label.text(), metrics, wide) == label.text()  # nothing cut when it fits
-    assert elide_title("Anatomical", metrics, wide) == "Anatomical"

@@ -113,3 +113,48 @@ def test_a_pet_series_reads_in_suv_and_the_study_panel_names_the_patient(qtbot, 
     assert study.value("Modality", 1) == "PT"
     assert study.value("SUV", 1).startswith("SUV") or "SUV" in study.value("SUV", 1)
     assert window.panels["functional"].title.text().startswith("Functional — PT — PET AC")
+
+
+def test_the_functional_window_is_typed_and_preset_in_suv(qtbot, window, tmp_path):
+    """A PET series with a valid SUV factor: the toolbar's window reads and writes SUV, presets SUV 0-5/0-10/0-15
+    set the same pixel window as io.suv computes, and a typed SUV value sets value / factor in Bq/mL."""
+    from medfuse_gui.io.suv import suv_window_presets
+    from tests.io.pet_helpers import write_pet_series
+
+    write_pet_series(tmp_path / "pet")
+    with qtbot.waitSignal(window.pairReady, timeout=TIMEOUT):
+        window.open_volume("functional", tmp_path / "pet")
+    model, bars = window.model, window.toolbars
+    factor = model.functional.suv_factor.factor
+    low, high = model.func_window
+    assert bars.func_high_spin.suffix() == " SUV"
+    assert bars.func_high_spin.value() == pytest.approx(high * factor, abs=0.006)
+    assert bars.func_preset_action.isVisible()
+    names = [bars.func_preset.itemText(i) for i in range(bars.func_preset.count())]
+    assert names == ["SUV 0-5", "SUV 0-10", "SUV 0-15", "Custom"]
+    bars.func_preset.activated.emit(1)   # as a click on "SUV 0-10"
+    assert model.func_window == pytest.approx(dict(suv_window_presets(model.functional))["SUV 0-10"])
+    assert model.func_window[1] * factor == pytest.approx(10.0)
+    assert bars.func_high_spin.value() == pytest.approx(10.0) and bars.func_preset.currentText() == "SUV 0-10"
+    bar = window.panels["functional"].colour_bar
+    assert bar.unit == "SUV" and bar.window == pytest.approx((0.0, 10.0))
+    bars.func_high_spin.setValue(7.5)     # typed: 7.5 SUV
+    assert model.func_window[1] == pytest.approx(7.5 / factor)
+    assert bars.func_preset.currentText() == "Custom"
+
+
+def test_without_suv_the_functional_window_is_in_the_pixel_unit(qtbot, window):
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.open_volume_demo()
+    bars, model = window.toolbars, window.model
+    assert not bars.func_preset_action.isVisible()
+    unit = model.functional.unit
+    assert bars.func_high_spin.suffix() == (f" {unit}" if unit else "")
+    assert bars.func_high_spin.value() == pytest.approx(model.func_window[1], abs=0.006)
+    bars.func_high_spin.setValue(round(model.func_window[1] * 0.8, 2))
+    assert model.func_window[1] == pytest.approx(bars.func_high_spin.value())
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        model.set_colormap("inferno")
+    scale = model.current_fused().inputs.colour_scale   # what an exported figure's colour bar draws
+    assert scale.colormap == "inferno" and scale.unit == unit
+    assert scale.window == pytest.approx(model.func_window)
