@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 2, 8, 2)
         self.restore_label = QLabel("")
+        self.restore_label.setWordWrap(True)   # long file names wrap rather than widen the window
         restore, dismiss = QPushButton("Restore"), QPushButton("Dismiss")
         restore.clicked.connect(lambda: self._last_session and self.open_session(self._last_session))
         dismiss.clicked.connect(lambda: bar.setVisible(False))

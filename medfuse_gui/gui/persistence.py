@@ -88,8 +88,10 @@ class Persistence(QObject):
         settings.sync()
 
     def last_method(self) -> str | None:
+        from ..fusion.registry import list_models
+
         value = QSettings().value("lastMethod")
-        return str(value) if value else None
+        return str(value) if value and str(value) in list_models() else None   # gone since: start as new
 
     def last_session(self) -> Session | None:
         path = last_session_path()

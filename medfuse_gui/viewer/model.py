@@ -203,6 +203,13 @@ class ViewerModel:
 
     # --- method, windows, colormap, overlay -------------------------------------------------------------------------
     def set_method(self, name: str) -> None:
+        from ..fusion.registry import list_models
+
+        if name not in list_models():
+            # a session or the settings of another install may name a method this one lacks: say so, keep ours
+            self.notify(f"The method {name!r} is not part of this MedFuse; showing {self.method} instead.",
+                        "warning")
+            return
         if name != self.method:
             self.method = name
             self.events.method.emit(name)

@@ -30,8 +30,12 @@ def test_state_survives_a_restart(qtbot, window):
         window.open_pair(*demo_paths())
     with qtbot.waitSignal(window.fusedShown, timeout=TIMEOUT):
         window.select_method("dwt")
-    window.resize(810, 590)  # within the offscreen platform's 800x600-ish screen, which restoreGeometry respects
+    # within the offscreen platform's 800x600-ish screen, which restoreGeometry respects, and not below the
+    # window's own minimum, which the layout enforces
+    window.resize(max(window.minimumSizeHint().width(), 700), 560)
+    qtbot.waitUntil(lambda: window.width() >= window.minimumSizeHint().width())
     size = (window.width(), window.height())
+    assert size[0] <= 798
     window.close()  # saves
 
     second = MainWindow()
@@ -153,3 +157,16 @@ def test_the_input_pixel_limit_comes_from_the_settings(qtbot, tmp_path):
         win.shutdown()
     finally:
         set_max_pixel_bytes(None)
+
+
+def test_a_remembered_method_that_no_longer_exists_does_not_stop_the_start(qtbot):
+    """The settings of an older install, or of a plug-in method since removed, name a method this one lacks."""
+    from PySide6.QtCore import QSettings
+
+    from medfuse_gui.gui.main_window import MainWindow
+
+    QSettings().setValue("lastMethod", "plugin-net-removed")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.model.method == "average"
+    win.shutdown()

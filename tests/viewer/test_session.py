@@ -66,3 +66,23 @@ def test_bad_session_files_are_refused_clearly(tmp_path, content, reason):
         Session.read(path)
     assert reason in str(info.value) and "bad.medfuse.json" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_session_naming_a_method_this_install_lacks_opens_with_a_warning(tmp_path):
+    first = Viewer()
+    first.service.open_pair(*volume_demo_paths())
+    first.run()
+    first.model.set_method("dwt")
+    data = Session.from_model(first.model).to_dict()
+    data["method"] = "plugin-net-removed"
+    (tmp_path / "s.medfuse.json").write_text(json.dumps(data))
+    session = Session.read(tmp_path / "s.medfuse.json")
+    second = Viewer()
+    second.service.open_pair(session.anatomical, session.functional)
+    second.run()
+    session.apply_view(second.model)
+    second.run()
+    assert second.model.method == "average"
+    assert "plugin-net-removed" in second.model.messages[-1].text or any(
+        "plugin-net-removed" in m.text and m.level == "warning" for m in second.model.messages)
+    assert second.model.current_fused() is not None and second.model.current_fused().method == "average"
