@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print(f"medfuse-gui: --size must be WxH, got {args.size}", file=sys.stderr)
             return 2
+        if not args.size:   # the default must fit a small screen (a 1024x700 laptop, a remote desktop)
+            width, height = fit_to_screen((width, height), app.primaryScreen())
         window.resize(width, height)
     window.show()
     status = {"code": 0}
@@ -152,6 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def fit_to_screen(size: tuple[int, int], screen) -> tuple[int, int]:
+    """``size`` shrunk to the screen's available area (without panels and docks), never below it."""
+    if screen is None:
+        return size
+    available = screen.availableGeometry()
+    return min(size[0], available.width()), min(size[1], available.height())
 
 
 def console_main() -> int:

@@ -46,3 +46,21 @@ def test_unreadable_input_exits_nonzero_in_screenshot_mode(tmp_path):
     cv2.imwrite(str(good), np.zeros((32, 32), np.uint8))
     result = run_app(tmp_path, "--anat", str(bad), "--func", str(good), "--screenshot", str(tmp_path / "x.png"))
     assert result.returncode == 1 and "bad.png" in result.stderr
+
+
+def test_the_default_window_fits_a_1024x700_screen(tmp_path):
+    """No --size and no remembered geometry: the default size shrinks to the screen, and the window can be that
+    small (offscreen platform configured as one 1024x700 screen)."""
+    import json
+
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"windowFrameMargins": False, "screens": [
+        {"name": "small", "x": 0, "y": 0, "width": 1024, "height": 700, "logicalDpi": 96, "logicalBaseDpi": 96,
+         "dpr": 1}]}))
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "medfuse_gui.gui.app", "--demo", "--method", "average",
+                             "--screenshot", str(out)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert cv2.imread(str(out), cv2.IMREAD_COLOR).shape == (700, 1024, 3)
