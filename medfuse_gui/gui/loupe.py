@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHea
 from .. import report
 from ..fusion import get_model_info, list_models
 from .metrics_panel import format_value
-from .charts import draw_bar_chart
+from .charts import clear_chart, draw_bar_chart
 from .views import Box, ImagePanel, link_views
 
 REGIONS = {"Whole image": "whole", "Red box": "red", "Green box": "green"}
@@ -293,7 +293,7 @@ class LoupeWidget(QWidget):
         return None
 
     def _redraw_chart(self) -> None:
-        self.chart.clear()
+        clear_chart(self.chart)
         self.chart.getPlotItem().showAxes(True)
         table = self.ranked_table()
         self.chart_title.setText("")

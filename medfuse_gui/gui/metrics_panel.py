@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTab
 from ..fusion import get_model_info, list_models
 from ..viewer.boxes import BOX_COLOURS
 from ..viewer.model import REGIONS, ViewerModel
-from .charts import draw_bar_chart
+from .charts import clear_chart, draw_bar_chart
 
 REGION_TITLES = {"whole": "Whole", "red": "Red box", "green": "Green box"}
 PENDING = "…"
@@ -159,7 +159,7 @@ class MetricsPanel(QWidget):
                 if metric in values and math.isfinite(values[metric])]
 
     def _redraw_chart(self) -> None:
-        self.chart.clear()
+        clear_chart(self.chart)
         metric = self.chart_metric.currentText()
         bars = self.chart_methods()
         if not bars or not metric:
