@@ -186,7 +186,7 @@ class LoupeWidget(QWidget):
         columns = max(2, math.ceil(math.sqrt(len(names) * 1.4)))
         for index, name in enumerate(names):
             source = {"__anatomical__": "Anatomical", "__functional__": "Functional"}.get(name)
-            panel = ImagePanel(name, source or get_model_info(name).label)
+            panel = ImagePanel(name, source or get_model_info(name).label, colour_bar=False)
             panel.title.setToolTip(source or get_model_info(name).title)  # cells are narrow: short titles
             panel.boxMoved.connect(self._on_box_moved)
             panel.boxMoveFinished.connect(self._on_box_move_finished)
@@ -269,7 +269,11 @@ class LoupeWidget(QWidget):
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(table))
         for row, (method, cells) in enumerate(table.items()):
-            self.table.setItem(row, 0, QTableWidgetItem(get_model_info(method).title))
+            info = get_model_info(method)
+            name_item = QTableWidgetItem(info.label)    # short: the table shares a narrow side panel
+            name_item.setToolTip(info.title)
+            name_item.setData(Qt.ItemDataRole.UserRole, method)
+            self.table.setItem(row, 0, name_item)
             seconds = self.seconds.get(method)
             self.table.setItem(row, 1, NumericItem(seconds, f"{seconds * 1000:.0f}" if seconds is not None else ""))
             for col, name in enumerate(self.metric_names, start=2):
@@ -285,10 +289,9 @@ class LoupeWidget(QWidget):
         self._redraw_chart()
 
     def cell_font(self, method: str, metric: str) -> QFont | None:
-        title = get_model_info(method).title
         col = 2 + self.metric_names.index(metric)
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).text() == title:
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == method:
                 return self.table.item(row, col).font()
         return None
 

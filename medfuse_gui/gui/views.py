@@ -115,7 +115,8 @@ class ImagePanel(QWidget):
     boxMoveFinished = Signal(str, object)   # box name, Box — on release (expensive work goes here)
     fileDropped = Signal(str)               # a path dropped onto this panel
 
-    def __init__(self, role: str, title: str, window_level: bool = False, parent: QWidget | None = None):
+    def __init__(self, role: str, title: str, window_level: bool = False, colour_bar: bool = True,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.role = role
         self.setAcceptDrops(role in ("anatomical", "functional"))
@@ -130,7 +131,9 @@ class ImagePanel(QWidget):
         self.canvas.ci.setSpacing(4)
         self.view = ImageViewBox(window_level=window_level, lockAspect=True, invertY=True, enableMenu=False)
         self.canvas.addItem(self.view, row=0, col=0, colspan=2)
-        self.colour_bar = ColourBar(self.canvas.ci, row=0, col=2)
+        # the viewer's views keep a (possibly transparent) bar column; the loupe's narrow cells have none, since even a
+        # transparent bar takes half a 120 px cell
+        self.colour_bar = ColourBar(self.canvas.ci, row=0, col=2) if colour_bar else None
         self.edge_labels = EdgeLabels(self.view)
         self.scale_bar = ScaleBar(self.view)
         self.image = pg.ImageItem()

@@ -104,3 +104,25 @@ def test_radar_chart_draws_one_polygon_per_method(loupe_window):
     ticks = loupe.chart.getAxis("left")._tickLevels[0]
     assert sorted(label for _, label in ticks) == sorted(short_label(get_model_info(m).title)
                                                          for m in loupe.selected_methods())
+
+
+def test_every_cell_shows_the_whole_slice_filling_its_view(qtbot, window):
+    """Linked views with locked aspect ratchet each other's ranges outwards; cells must still frame the slice."""
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() <= 1024)
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.open_pair(*demo_paths())
+    for i in range(window.loupe.method_list.count()):
+        item = window.loupe.method_list.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) not in ("average", "maximum", "dwt"):
+            item.setCheckState(Qt.CheckState.Unchecked)
+    with qtbot.waitSignal(window.loupe_controller.complete, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(window.loupe)
+    for panel in window.loupe.cells.values():
+        view = panel.view
+        assert view.width() > 0.9 * panel.canvas.width()   # the image gets the cell's width (no empty bar column)
+        rows, cols = panel.image.image.shape[:2]
+        (x0, x1), (y0, y1) = view.viewRange()
+        # the range contains the slice and is at most 10% larger along its tighter axis (fit, not zoomed out)
+        assert x0 <= 0.5 and y0 <= 0.5 and x1 >= cols - 0.5 and y1 >= rows - 0.5
+        assert min((x1 - x0) / cols, (y1 - y0) / rows) < 1.1, (panel.role, view.viewRange(), view.width())
