@@ -57,9 +57,25 @@ def test_slice_transform_resamples_the_functional_back(spect_pair):
     assert np.abs(back - reference)[inside].mean() < 0.25 * before
 
 
+def test_spect_mri_moved_6px_5deg_comes_back_where_the_unmoved_one_registers(spect_pair):
+    """Moved by 6 px and 5 deg, the SPECT comes back close to where the same registration puts the unmoved SPECT:
+    the result hardly depends on the start (train cases: median 0.14 px; this test case 1.7 px; before the 2-D pose
+    search: median 8 px, worst 50 px). The Harvard atlas's own alignment is not the optimum of MI on these colour
+    maps, nor of any scalar tried (docs/registration.md), hence the looser bound to it."""
+    anatomical, functional = io.load(spect_pair[0]), io.load(spect_pair[1])
+    moved, truth = moved_slice(functional, (6.0, 0.0), 5.0)
+    unmoved_result = register(anatomical, functional)
+    result = register(anatomical, moved)
+    points = head_points(anatomical)
+    assert np.linalg.norm(result.transform_points(points) - truth(unmoved_result.transform_points(points)),
+                          axis=1).max() < 2.0
+    assert np.linalg.norm(unmoved_result.transform_points(points) - points, axis=1).max() < 10.0
+    assert "pose search" in result.method
+
+
 @pytest.mark.xfail(strict=True, reason="known limit (docs/registration.md): Mattes MI of the MRI against the "
-                                       "SPECT colour map's luminance has its optimum several pixels away")
-def test_spect_mri_moved_6px_5deg_within_1px(spect_pair):
+                                       "SPECT colour map's luminance has its optimum several pixels from the atlas's")
+def test_spect_mri_moved_6px_5deg_within_1px_of_the_atlas_alignment(spect_pair):
     anatomical, functional = io.load(spect_pair[0]), io.load(spect_pair[1])
     moved, truth = moved_slice(functional, (6.0, 0.0), 5.0)
     result = register(anatomical, moved)
