@@ -3,7 +3,8 @@
 Each row is one image pair: the sources and every method's fused image side by side, each with the red and green
 boxes drawn on it and, underneath, the two boxes' enlarged crops framed in their colours; a row whose functional image
 is a gray volume under a colormap ends with its colour bar (the colormap, its window and unit, SUV for PET with a valid
-factor), so the colours can be read off the printed figure as off the viewer. PNG, PDF and SVG by the output suffix; the write is atomic and refuses to overwrite unless forced.
+factor), so the colours can be read off the printed figure as off the viewer. PNG, PDF and SVG by the output suffix;
+the write is atomic and refuses to overwrite unless forced.
 """
 
 from __future__ import annotations

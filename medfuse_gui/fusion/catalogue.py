@@ -41,7 +41,8 @@ register(MethodInfo(
     "medfuse_gui.fusion.dilran:build",
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
-    pad_multiple=2, builder_kwargs={"phi": "max2"}, short_title="DILRAN (auth.)"))  # SFNN-max^2: their released code, as their goldens
+    # SFNN-max^2: their released code, as their goldens
+    pad_multiple=2, builder_kwargs={"phi": "max2"}, short_title="DILRAN (auth.)"))
 register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
