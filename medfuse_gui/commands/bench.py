@@ -353,6 +353,7 @@ def bench_registration(args) -> int:
             result = register(fixed, moving)
             times.append(time.perf_counter() - start)
         rows.append({"case": title, "seconds": statistics.median(times), "iterations": result.iterations,
+                     "method": result.method,
                      "grid": "x".join(str(v) for v in fixed.grid_shape[::-1]) + " / "
                              + "x".join(str(v) for v in moving.grid_shape[::-1])})
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -360,10 +361,11 @@ def bench_registration(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"registration (rigid, Mattes MI, 3 levels), median of {max(1, min(3, args.repeat))} runs; load average "
-          f"{load:.1f} on {os.cpu_count()} cores")
+    print(f"registration, median of {max(1, min(3, args.repeat))} runs; load average {load:.1f} on "
+          f"{os.cpu_count()} cores")
     for r in rows:
         print(f"{r['case']:<48} {r['seconds']:6.2f} s  {r['iterations']:4d} iterations  ({r['grid']} voxels)")
+        print(f"    {r['method']}")
     return 0
 
 

@@ -70,13 +70,18 @@ DEFAULT = Settings()
 
 
 def register(anatomical: Volume, functional: Volume, affine: bool = False, progress: ProgressCallback | None = None,
-             cancelled: CancelCheck | None = None, settings: Settings = DEFAULT) -> Transform:
+             cancelled: CancelCheck | None = None, settings: Settings = DEFAULT,
+             initial: Transform | None = None) -> Transform:
     """Find the transform mapping anatomical (fixed) physical points to functional (moving) ones; see the module.
 
     2-D images (one slice each) get a 3-degree-of-freedom Euler2D transform in the anatomical pixel frame; volumes a
     6-degree-of-freedom Euler3D one in LPS mm, then a 12-parameter affine one if ``affine``. ``progress(done, total)``
     is called from the optimiser's iterations (``total`` is the iteration budget, so it may jump to the end);
     ``cancelled()`` is polled there too and makes this raise :class:`RegistrationCancelled`.
+
+    ``initial`` (the alignment shown now: a manual nudge, an earlier result) is where the search starts instead of the
+    files' world geometry, as 3D Slicer's initial transform; its rotation and translation are used (an affine
+    one's nearest rotation). The centres-of-mass start is tried as well; the better metric wins.
     """
     import SimpleITK as sitk
 
@@ -113,7 +118,7 @@ def register(anatomical: Volume, functional: Volume, affine: bool = False, progr
     watch = _Watch(progress, cancelled, total)
 
     rigid = sitk.Euler2DTransform() if d2 else sitk.Euler3DTransform()
-    starts = _starts(fixed, moving, rigid)
+    starts = _starts(fixed, moving, rigid, initial, swapped)
     best = None
     for candidate in starts:
         search = _pose_search_2d if d2 else _rotation_search
@@ -147,8 +152,9 @@ def register(anatomical: Volume, functional: Volume, affine: bool = False, progr
 
 # --- stages -----------------------------------------------------------------------------------------------------
 
-def _starts(fixed, moving, rigid) -> list:
-    """The world geometry as it is (an aligned pair must stay aligned) and the centres of mass superimposed."""
+def _starts(fixed, moving, rigid, initial: Transform | None = None, swapped: bool = False) -> list:
+    """The current alignment — ``initial``, else the world geometry as it is (an aligned pair must stay aligned) —
+    and the centres of mass superimposed."""
     import SimpleITK as sitk
 
     geometry = sitk.CenteredTransformInitializer(fixed, moving, type(rigid)(),
@@ -156,9 +162,30 @@ def _starts(fixed, moving, rigid) -> list:
     centre = geometry.GetCenter()
     as_is = type(rigid)()
     as_is.SetCenter(centre)
+    if initial is not None:
+        if initial.dimension != fixed.GetDimension():
+            raise GeometryError(f"a {initial.dimension}-D starting transform cannot start a "
+                                f"{fixed.GetDimension()}-D registration")
+        as_is = _rigid_start(initial, swapped, np.asarray(centre, dtype=float), type(rigid))
     moments = sitk.CenteredTransformInitializer(_clamped(fixed), _clamped(moving), type(rigid)(),
                                                 sitk.CenteredTransformInitializerFilter.MOMENTS)
     return [as_is, moments]
+
+
+def _rigid_start(initial: Transform, swapped: bool, centre: np.ndarray, kind):
+    """``initial`` (fixed = anatomical -> moving = functional) as a rigid transform of the registration's own
+    fixed -> moving direction, re-centred on ``centre`` (same mapping: y = R (x - c') + c' + t')."""
+    from .transform import _nearest_rotation
+
+    m4 = np.linalg.inv(initial.matrix4()) if swapped else initial.matrix4()
+    d = initial.dimension
+    rotation = _nearest_rotation(m4[:d, :d])
+    translation = rotation @ centre + m4[:d, 3] - centre
+    out = kind()
+    out.SetCenter(tuple(centre))
+    out.SetMatrix(tuple(rotation.ravel()))
+    out.SetTranslation(tuple(translation))
+    return out
 
 
 def _plane_settings(settings: Settings, fixed) -> Settings:

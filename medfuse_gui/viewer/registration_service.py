@@ -42,11 +42,13 @@ class RegistrationService:
         if model.pair is None or self.register_token is not None:
             return None
         anatomical, functional = model.anatomical, model.functional
+        start = self.state.transform   # the alignment on screen (a nudge, an earlier result): search from there
 
         def run(progress, cancelled):
             from ..registration import register
 
-            transform = register(anatomical, functional, affine=affine, progress=progress, cancelled=cancelled)
+            transform = register(anatomical, functional, affine=affine, progress=progress, cancelled=cancelled,
+                                 initial=start)
             if cancelled():
                 raise pipeline.Cancelled()
             # The pair is re-made here, in the worker, once: the GUI thread only swaps it in.

@@ -111,3 +111,23 @@ def test_nudge_keys_and_dialog(window, qtbot):
     assert rows["Register functional to anatomical"] == "Ctrl+R"
     assert rows["Nudge functional right"] == "Alt+Right"
     assert rows["Rotate functional counter-clockwise"] == "Alt+Shift+Left"
+
+
+def test_register_starts_from_the_nudged_alignment(window, qtbot, tmp_path):
+    """A copy turned 60 degrees is beyond the registration's own search; the user turns it roughly back (50 degrees
+    in the nudge dialog) and presses Register: the search starts from what is on screen and finds the motion."""
+    anatomical = demo_paths()[0]
+    moved, truth = moved_slice(io.load(anatomical), (4.0, -3.0), 60.0)
+    open_and_wait(window, qtbot, anatomical, write_png(tmp_path / "turned.png", moved.pixels[0]))
+    controls, model = window.registration, window.model
+    points = head_points(model.anatomical)
+    controls.show_nudge_dialog()
+    controls.dialog.turn[2].setValue(-50.0)   # about S: -50 here undoes +50 in (col, row)
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as nudged:
+        controls.dialog.apply_button.click()
+    controls.dialog.close()
+    assert np.abs(nudged.args[0].transform_points(points) - truth(points)).max() > 5.0   # rough, not aligned
+
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as aligned:
+        qtbot.mouseClick(controls.toolbar.widgetForAction(controls.register_action), Qt.MouseButton.LeftButton)
+    assert np.abs(aligned.args[0].transform_points(points) - truth(points)).max() < 0.3

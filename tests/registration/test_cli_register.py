@@ -64,3 +64,29 @@ def test_bench_registration_reports_the_three_cases(capsys, shared):
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["case"][:3] for r in rows] == ["3-D", "3-D", "2-D"]
     assert all(r["seconds"] > 0 and r["iterations"] > 0 for r in rows)
+    # each case names its own schedule: the 3-D pyramid has 3 levels, a 256x256 slice 2
+    assert ["3 levels" in r["method"] for r in rows] == [True, True, False]
+    assert "2 levels, pose search" in rows[2]["method"]
+
+
+def test_register_starts_from_an_initial_transform_file(tmp_path, spect_pair):
+    """`--initial` starts the search from a rough alignment: a slice turned 60 degrees (beyond the search) comes back
+    when the start is 50 degrees."""
+    import numpy as np
+
+    from medfuse_gui import io
+    from medfuse_gui.io.writers import write_png
+
+    from .test_register_slices import CENTRE, head_points, moved_slice
+
+    anatomical = io.load(spect_pair[0])
+    moved, truth = moved_slice(anatomical, (4.0, -3.0), 60.0)
+    func = write_png(tmp_path / "turned.png", moved.pixels[0])
+    Transform.rigid((50.0,), (0.0, 0.0), center=CENTRE).write(tmp_path / "start.tfm")
+    out = tmp_path / "t.tfm"
+    assert main(["register", "--anat", str(spect_pair[0]), "--func", str(func), "-o", str(out), "--quiet",
+                 "--initial", str(tmp_path / "start.tfm")]) == 0
+    points = head_points(anatomical)
+    assert np.abs(Transform.read(out).transform_points(points) - truth(points)).max() < 0.3
+    assert main(["register", "--anat", str(spect_pair[0]), "--func", str(func), "-o", str(tmp_path / "u.tfm"),
+                 "--quiet", "--initial", str(tmp_path / "missing.tfm")]) != 0

@@ -89,3 +89,29 @@ def test_slice_and_volume_refused(spect_pair):
 
     with pytest.raises(GeometryError, match="2-D image with a volume"):
         register(io.load(spect_pair[0]), io.load(volume_demo_paths()[1]))
+
+
+def test_registration_starts_from_the_current_alignment(spect_pair):
+    """A 60-degree turn is beyond the pose search (+-20 deg) and the centres of mass (no rotation): from the files'
+    geometry the registration lands elsewhere; started from the user's rough nudge (50 deg) it finds the motion, as
+    3D Slicer's initial transform does. The same start, inverted by the smaller-field swap, is handled too."""
+    anatomical = io.load(spect_pair[0])
+    moved, truth = moved_slice(anatomical, (4.0, -3.0), 60.0)
+    points = head_points(anatomical)
+
+    def worst(result):
+        return np.linalg.norm(result.transform_points(points) - truth(points), axis=1).max()
+
+    assert worst(register(anatomical, moved)) > 5.0
+    nudge = Transform.rigid((50.0,), (0.0, 0.0), center=CENTRE)
+    result = register(anatomical, moved, initial=nudge)
+    assert worst(result) < 0.3
+    assert result.rotation_deg() == pytest.approx(60.0, abs=0.1)
+
+
+def test_a_starting_transform_of_the_wrong_dimension_is_refused(spect_pair):
+    from medfuse_gui.io.errors import GeometryError
+
+    anatomical = io.load(spect_pair[0])
+    with pytest.raises(GeometryError, match="3-D starting transform"):
+        register(anatomical, anatomical, initial=Transform.identity(3))
