@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Windows in tests do not preload the networks (seconds of background CPU per window); the preload tests turn it on.
+os.environ["MEDFUSE_PRELOAD"] = "0"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MEDFUSE_SHARED", ROOT.parent / "shared"))

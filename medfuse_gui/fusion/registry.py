@@ -83,6 +83,7 @@ class MethodInfo:
     paper_gflops: float | None = None       # as printed in the paper at 256x256
     builder_kwargs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     short_title: str = ""           # for narrow places (loupe cells): "GFF"; empty when ``title`` is short already
+    typical_ms: float | None = None  # per 256x256 slice, 2-core CPU (docs/performance.md): the loupe's order until timed
 
     @property
     def label(self) -> str:

@@ -113,7 +113,9 @@ class NetworkFuser:
         return volume_batch_size(self.name, height, width, self.device)
 
     @torch.inference_mode()
-    def fuse(self, anatomical: np.ndarray, functional: np.ndarray) -> np.ndarray:
+    def fuse(self, anatomical: np.ndarray, functional: np.ndarray, adapt_threads: bool = True) -> np.ndarray:
+        """Fuse one (H, W) slice or an (N, H, W) stack of [0, 1] floats; ``adapt_threads=False`` leaves torch's thread
+        count alone (a warm-up in another thread must not move the process-wide policy's ceiling)."""
         a = np.asarray(anatomical, dtype=np.float32)
         b = np.asarray(functional, dtype=np.float32)
         if a.shape != b.shape:
@@ -124,7 +126,7 @@ class NetworkFuser:
         outputs = []
         step = self.batch_size or self.batch_size_for(*a.shape[-2:])
         for start in range(0, a.shape[0], step):
-            if self.device.type == "cpu":
+            if self.device.type == "cpu" and adapt_threads:
                 POLICY.apply()  # between batches too: a volume takes long enough for the load to change
             ta = torch.from_numpy(np.ascontiguousarray(a[start:start + step]))[:, None].to(self.device)
             tb = torch.from_numpy(np.ascontiguousarray(b[start:start + step]))[:, None].to(self.device)
@@ -155,10 +157,19 @@ def warm_up(name: str, device: str | None = None) -> NetworkFuser:
         return fuser
     key = (fuser.name, str(fuser.device))
     if key not in _WARM:
-        side = max(16, fuser.info.pad_multiple)
-        tiny = np.linspace(0.0, 1.0, side * side, dtype=np.float32).reshape(side, side)
-        fuser.fuse(tiny, tiny[::-1].copy())
+        warm(fuser)
         _WARM.add(key)
+    return fuser
+
+
+def warm(fuser: NetworkFuser, shape: tuple[int, int] = (16, 16)) -> NetworkFuser:
+    """One forward pass on a ``shape`` slice (padded to the network's multiple). A tiny one pays the calling
+    thread's one-off costs; one at the size the user will see also makes the convolution kernels for that size
+    (oneDNN's primitive cache is process-wide: a first DILRAN call at 256² otherwise cost ~0.4 s more than the next,
+    docs/performance.md)."""
+    h, w = (max(int(v), fuser.info.pad_multiple, 1) for v in shape)
+    ramp = np.linspace(0.0, 1.0, h * w, dtype=np.float32).reshape(h, w)
+    fuser.fuse(ramp, ramp[::-1].copy(), adapt_threads=False)
     return fuser
 
 

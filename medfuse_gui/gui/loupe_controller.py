@@ -18,9 +18,18 @@ from .loupe import LoupeWidget
 REFRESH_EVENTS = ("sources", "orientation", "cursor", "anat_window", "func_window", "colormap", "preset")
 
 
-def fastest_first(methods: list[str]) -> list[str]:
-    """Classic methods (milliseconds) before networks (up to seconds on a CPU), registry order within each."""
-    return sorted(methods, key=lambda m: get_model_info(m).kind != "classic")
+def fastest_first(methods: list[str], seconds_per_pixel: dict[str, float] | None = None) -> list[str]:
+    """Cheapest first: by the cost measured in this session where there is one, else the catalogue's typical time
+    (classic methods take milliseconds, networks up to seconds on a CPU); registry order among equals."""
+    measured = seconds_per_pixel or {}
+
+    def cost(method: str) -> float:
+        if method in measured:
+            return measured[method]
+        typical = get_model_info(method).typical_ms
+        return float("inf") if typical is None else typical / 1000.0 / (256 * 256)
+
+    return sorted(methods, key=cost)
 
 
 class LoupeController(QObject):
@@ -60,7 +69,7 @@ class LoupeController(QObject):
         self.loupe.clear_results()
         functional_rgb, _ = render.functional_plane(model)
         self.loupe.set_sources(render.anatomical_plane(model), model.anat_window, functional_rgb, model.boxes)
-        for method in fastest_first(self.selected()):
+        for method in fastest_first(self.selected(), self.service.seconds_per_pixel):
             fused = self.service.cached(method)
             if fused is not None:
                 self._show(method, fused)

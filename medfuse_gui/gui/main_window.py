@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
     exported = Signal(str)
     volumeExported = Signal(object)
     deviceReady = Signal(str)
+    networksPreloaded = Signal(object)   # names of the networks loaded and warmed in the background, now ready
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -107,7 +108,7 @@ class MainWindow(QMainWindow):
             model.set_method(last)
         self.geometry_restored = self.persistence.restore_layout()
         self._offer_last_session()
-        # torch takes ~1 s to import: start it in the fusion thread once the window has painted, not before
+        # torch takes ~1 s to import: start it (then the networks' preload) in its own lane once the window has painted
         QTimer.singleShot(300, self.service.init_device)
 
     def _dock(self, widget: QWidget, title: str, name: str) -> tuple[QWidget, QDockWidget]:
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         model.events.sources.connect(lambda e: self.pairReady.emit())
         model.events.pending.connect(lambda e: e.value is not None and self._ask_mismatch(e.value))
         model.events.device.connect(lambda e: self.deviceReady.emit(e.value))
+        service.events.networks_ready.connect(lambda e: self.networksPreloaded.emit(e.value))
         model.events.any.connect(lambda e: self._check_idle())
         service.events.error.connect(lambda e: self.show_error(*e.value, notify=False))
         service.events.exported.connect(lambda e: self.volumeExported.emit(e.value))

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..viewer.runners import JobRecord, StaleTracker, deliver, new_token, run_job
 
-LANES = ("fusion", "aux", "export", "register")
+LANES = ("fusion", "aux", "export", "register", "preload")
 
 
 class LaneWorker(QObject):

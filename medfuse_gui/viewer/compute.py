@@ -4,8 +4,9 @@ It listens to the model; when the fused image or metrics for what is on screen a
 ``Runner`` (Qt worker threads in the application, a queue drained by hand in tests) and hands results back to the
 model with the key they were computed for. Jobs that the user has moved past are superseded by kind.
 
-Lanes: "fusion" (torch work for the views and the loupe), "aux" (loading, pairing, metrics), "export" (volume export,
-its own thread so the views keep fusing while it runs).
+Lanes: "fusion" (fusion for the views and the loupe), "aux" (loading, pairing, metrics), "export" (volume export,
+its own thread so the views keep fusing while it runs), "preload" (torch's import and the networks' warm-up, so
+that a classic method never waits for torch: preload.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import pipeline
 from .events import EmitterGroup
 from .keys import FusionKey, LRUCache
 from .model import PendingPair, ViewerModel
+from .preload import NetworkPreloader, fusion_threads
 
 JobFn = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 FUSED_CACHE_SIZE = 64
@@ -37,10 +39,14 @@ class ComputeService:
         self.model = model
         self.runner = runner
         self.fused_cache: LRUCache[FusionKey, Any] = LRUCache(FUSED_CACHE_SIZE)
-        self.events = EmitterGroup("result", "error", "exported", "opened")
+        self.events = EmitterGroup("result", "error", "exported", "opened", "networks_ready")
         self._inflight: dict[FusionKey, int] = {}
         self._fusers: dict[str, dict[str, Any]] = {"fusion": {}, "export": {}}   # touched only inside their lane
         self._get_model = get_model
+        self._threads_set: set[str] = set()   # lanes that have set their torch thread count
+        self.seconds_per_pixel: dict[str, float] = {}   # last measured cost of each method (orders the loupe)
+        self.preloader = NetworkPreloader(model, runner, self.build_fuser)
+        self.preloader.events.finished.connect(lambda event: self._adopt_preloaded())
         self.export_token: int | None = None
         self.debounce: Callable[[], None] | None = None   # set by the GUI: calls request_fusion a little later
         for name in FUSION_EVENTS:
@@ -55,37 +61,57 @@ class ComputeService:
         self.model.notify(f"{title}: {message}", "error")
         self.events.error.emit((title, message))
 
-    # --- device ---------------------------------------------------------------------------------------------------
+    # --- device and networks ----------------------------------------------------------------------------------
     def init_device(self) -> None:
-        """Import torch and choose the device in the fusion lane (the window paints before torch loads)."""
-        def init(progress, cancelled):
-            import os
-
-            try:
-                import torch
-
-                from ..fusion.runtime import device_label, select_device
-            except ImportError:
-                return "CPU (PyTorch not installed: networks unavailable)"
-            threads = int(os.environ.get("MEDFUSE_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 2) - 1)
-            torch.set_num_threads(threads)
-            return device_label(select_device())
-
-        self.runner.submit("fusion", "init", init, on_result=self.model.set_device,
-                           on_error=lambda message: self.model.set_device(f"unavailable ({message})"),
-                           droppable=False)
+        """Import torch, choose the device and preload the networks in the preload lane (after the first paint)."""
+        self.preloader.start()
 
     # --- fusion ---------------------------------------------------------------------------------------------------
+    def build_fuser(self, method: str):
+        if self._get_model is not None:
+            return self._get_model(method)
+        from ..fusion import get_model
+
+        return get_model(method)
+
     def _fuser(self, lane: str, method: str):
         fusers = self._fusers[lane]
         if method not in fusers:
-            if self._get_model is not None:
-                fusers[method] = self._get_model(method)
-            else:
-                from ..fusion import get_model
+            from ..fusion import get_model_info
 
-                fusers[method] = get_model(method)
+            if get_model_info(method).kind != "classic":
+                self._set_lane_threads(lane)
+            fuser = self.preloader.take(method) if lane == "fusion" else None
+            fusers[method] = fuser if fuser is not None else self.build_fuser(method)
         return fusers[method]
+
+    def _set_lane_threads(self, lane: str) -> None:
+        """torch's thread count is per thread once a thread has used torch: each lane sets its own, once."""
+        if lane not in self._threads_set:
+            import torch
+
+            torch.set_num_threads(fusion_threads())
+            self._threads_set.add(lane)
+
+    def _adopt_preloaded(self) -> None:
+        """Hand the warmed networks to the fusion lane, with one tiny pass of each in that thread (its own
+        thread-local state; the kernels for the slice size were made by the preload)."""
+        def adopt(progress, cancelled):
+            from ..fusion.runtime import warm
+
+
+            for name in list(self.preloader.ready):
+                fuser = self.preloader.take(name)
+                if fuser is not None and name not in self._fusers["fusion"]:
+                    self._set_lane_threads("fusion")
+                    self._fusers["fusion"][name] = warm(fuser)
+            return tuple(self.preloader.loaded)
+
+        def failed(message):
+            self.events.networks_ready.emit(())
+
+        self.runner.submit("fusion", "adopt", adopt, on_result=self.events.networks_ready.emit, on_error=failed,
+                           on_cancel=lambda: self.events.networks_ready.emit(()), droppable=False)
 
     def fuse_job(self, key: FusionKey, lane: str = "fusion") -> JobFn:
         """A job fusing the slice of ``key`` (everything it needs captured now, run in the lane's thread)."""
@@ -119,6 +145,7 @@ class ComputeService:
 
         def done(result, key=key):
             self._inflight.pop(key, None)
+            self.seconds_per_pixel[key.method] = result.seconds / max(1, result.fused_luma.size)
             self.fused_cache.put(key, result)
             self._deliver(key, result)
 

@@ -107,3 +107,35 @@ def test_warm_up_returns_a_ready_fuser():
     assert isinstance(fuser, runtime.NetworkFuser) and ("mask-pa", "cpu") in runtime._WARM
     out = fuser.fuse(np.zeros((24, 24), np.float32), np.ones((24, 24), np.float32))
     assert out.shape == (24, 24)
+
+
+def test_amin_incremental_dense_network_equals_the_dense_form(spect_unit):
+    """The three dense networks of the shipped MMIF-AMIN's first block, fed their real input features from SPECT-MRI
+    11017 at 256² and upsampled to 512² (channels_last, as the runtime runs them): the incremental inference form
+    equals eq. (1)-(2) with concatenations to 1e-5, and follows a parameter update (no stale weights). The whole
+    network's equality (all 36 dense networks) is the test above."""
+    fuser = get_model("mmif-amin", device="cpu")
+    net = fuser.module
+    anat, _ = spect_unit
+    features = net.lift_anatomical(torch.from_numpy(anat)[None, None].contiguous(
+        memory_format=torch.channels_last)).detach()
+    dense_nets = [m for m in net.modules() if isinstance(m, amin.DenseNetwork)]
+    assert len(dense_nets) == 36
+    block = net.idn_anatomical.blocks[0]
+    for size in (256, 512):
+        x = F.interpolate(features, size=(size, size), mode="bilinear")
+        r0 = x[:, block.split:].contiguous(memory_format=torch.channels_last)
+        for dense in (block.phi, block.rho, block.eta):
+            with torch.enable_grad():
+                expected = dense(r0).detach()
+            with torch.inference_mode():
+                got = dense(r0)
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+            assert expected.abs().max() > 1e-2   # not vacuous
+    dense = block.phi
+    with torch.no_grad():
+        dense.layers[2].weight.add_(0.05)
+    with torch.enable_grad():
+        expected = dense(r0).detach()
+    with torch.inference_mode():
+        torch.testing.assert_close(dense(r0), expected, atol=1e-5, rtol=0)

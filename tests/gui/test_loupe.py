@@ -126,3 +126,37 @@ def test_every_cell_shows_the_whole_slice_filling_its_view(qtbot, window):
         # the range contains the slice and is at most 10% larger along its tighter axis (fit, not zoomed out)
         assert x0 <= 0.5 and y0 <= 0.5 and x1 >= cols - 0.5 and y1 >= rows - 0.5
         assert min((x1 - x0) / cols, (y1 - y0) / rows) < 1.1, (panel.role, view.viewRange(), view.width())
+
+
+def test_uncached_methods_are_fused_cheapest_first_with_progress(qtbot, window):
+    """All ten methods: the classic ones (milliseconds) first, then the networks by their typical time, so the grid
+    fills from the fast end; the progress line counts them until every one is measured."""
+    from medfuse_gui.gui.loupe_controller import fastest_first
+
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.open_pair(*demo_paths(), "average")
+    arrived, progress = [], []
+    window.service.events.result.connect(lambda e: arrived.append(e.value.method))
+    window.service.events.result.connect(lambda e: progress.append(window.loupe.progress_label.text()))
+    selected = window.loupe.selected_methods()
+    assert len(selected) == 10
+    with qtbot.waitSignal(window.loupe_controller.complete, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(window.loupe)
+    fused_now = [m for m in arrived if m != "average"]
+    assert fused_now == [m for m in fastest_first(selected) if m != "average"]
+    assert fused_now[:4] == ["maximum", "laplacian", "dwt", "gff"]
+    assert fused_now.index("mask-pa") < fused_now.index("mmif-net") < fused_now.index("mmif-amin") \
+        < fused_now.index("dilran")
+    assert any(text.startswith("fused ") and "of 10 methods" in text for text in progress)
+    assert window.loupe.progress_label.text() == ""
+    # what this session measured now orders the next slice
+    assert set(window.service.seconds_per_pixel) >= set(fused_now)
+
+
+def test_measured_costs_override_the_typical_order():
+    from medfuse_gui.gui.loupe_controller import fastest_first
+
+    methods = ["dilran", "mmif-amin", "gff", "mask-pa"]
+    assert fastest_first(methods) == ["gff", "mask-pa", "mmif-amin", "dilran"]
+    # a GPU (or another machine) may rank them differently: what was measured wins
+    assert fastest_first(methods, {"dilran": 1e-8, "mmif-amin": 5e-6}) == ["dilran", "gff", "mask-pa", "mmif-amin"]
