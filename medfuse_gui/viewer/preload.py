@@ -1,8 +1,8 @@
 """Network preloading in the viewer (Qt-free), issue 18.
 
 After the window paints, the "preload" lane imports torch, chooses the device, then builds every available network
-(verified weights) and runs one warm-up forward pass at the open slice's size (256² before one is open), on one
-thread at low priority — the selected network first, the others after it, one network per job so the order follows
+(verified weights) and runs one warm-up forward pass at the open slice's size (256² before one is open), at low
+priority — the selected network first, the others after it, one network per job so the order follows
 the user's choice. The fusion lane takes a warmed fuser when it first needs
 that network, so switching to a network costs its inference only. A classic method never waits: the fusion lane
 does not import torch for it, and torch's import happens in this lane.
@@ -54,7 +54,7 @@ class NetworkPreloader:
         """Import torch and pick the device (the model's device label), then preload the networks."""
         def init(progress, cancelled):
             try:
-                import torch
+                import torch  # noqa: F401  (the ~1 s import, here rather than in the fusion lane)
 
                 from ..fusion.runtime import device_label, select_device
             except ImportError:
