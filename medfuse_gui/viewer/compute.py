@@ -99,7 +99,6 @@ class ComputeService:
         def adopt(progress, cancelled):
             from ..fusion.runtime import warm
 
-
             for name in list(self.preloader.ready):
                 fuser = self.preloader.take(name)
                 if fuser is not None and name not in self._fusers["fusion"]:

@@ -47,7 +47,6 @@ class NetworkPreloader:
         self.queue: list[str] = []
         self.ready: dict[str, Any] = {}        # name -> warmed fuser, until the fusion lane takes it
         self.loaded: list[str] = []
-        self.done = False
         model.events.method.connect(lambda event: self._prefer(model.method))
 
     def start(self) -> None:
@@ -131,5 +130,4 @@ class NetworkPreloader:
                            droppable=False)
 
     def _finish(self) -> None:
-        self.done = True
         self.events.finished.emit(tuple(self.loaded))
