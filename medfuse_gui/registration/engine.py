@@ -64,6 +64,9 @@ class Settings:
     plane_search_step_px: float = 3.0
     plane_search_translation_steps: int = 7   # -21..21 px along each axis
     plane_shrink_factors: tuple[int, ...] = (2, 1)
+    # the best few distinct grid points of the pose search are each refined and the best final metric wins: two
+    # basins of similar MI otherwise make the result depend on which one the coarse grid happened to favour
+    plane_refine_candidates: int = 4
 
 
 DEFAULT = Settings()
@@ -113,23 +116,25 @@ def register(anatomical: Volume, functional: Volume, affine: bool = False, progr
     settings = _fit_pyramid(settings, fixed)
 
     budget = _search_budget(settings, d2)
-    total = 2 * budget + settings.iterations * len(settings.shrink_factors) + (
+    refinements = settings.plane_refine_candidates if d2 else 1
+    total = 2 * budget + refinements * settings.iterations * len(settings.shrink_factors) + (
         settings.affine_iterations * 2 if affine and not d2 else 0)
     watch = _Watch(progress, cancelled, total)
 
     rigid = sitk.Euler2DTransform() if d2 else sitk.Euler3DTransform()
     starts = _starts(fixed, moving, rigid, initial, swapped)
-    best = None
-    for candidate in starts:
-        search = _pose_search_2d if d2 else _rotation_search
-        found, value = search(fixed, moving, mask, candidate, settings, watch)
-        if best is None or value < best[1]:
-            best = (found, value)
-    rigid = best[0]
+    search = _pose_search_2d if d2 else _rotation_search
+    found = [point for candidate in starts for point in search(fixed, moving, mask, candidate, settings, watch)]
     method = _method_for(settings, d2, affine)
-    reg, result = _optimise(fixed, moving, mask, rigid, settings, watch, settings.iterations,
-                            settings.shrink_factors, settings.smoothing_sigmas_mm)
-    kind = "rigid"
+    best = None
+    for candidate in _distinct_best(found, refinements):
+        reg, rigid = _optimise(fixed, moving, mask, candidate, settings, watch, settings.iterations,
+                               settings.shrink_factors, settings.smoothing_sigmas_mm)
+        value = float(reg.GetMetricValue())
+        if best is None or value < best[0]:
+            best = (value, reg, rigid)
+    _, reg, rigid = best
+    result, kind = rigid, "rigid"
     if affine and not d2:
         stage = sitk.AffineTransform(3)
         stage.SetCenter(rigid.GetCenter())
@@ -207,19 +212,21 @@ def _search_budget(settings: Settings, d2: bool) -> int:
 
 
 def _rotation_search(fixed, moving, mask, start, settings: Settings, watch: "_Watch"):
-    """Exhaustive grid over the rotation angles at the coarsest level, translation held; returns (best, metric)."""
+    """Exhaustive grid over the rotation angles at the coarsest level, translation held; every point (_run_search)."""
     transform = type(start)(start)
     if not settings.search_steps:
-        return transform, np.inf
+        return [(transform, np.inf, np.zeros(6))]
     reg = _method(fixed, mask, settings, (settings.shrink_factors[0],), (settings.smoothing_sigmas_mm[0],))
     n = settings.search_steps
     reg.SetOptimizerAsExhaustive(numberOfSteps=[n, n, n, 0, 0, 0], stepLength=np.radians(settings.search_step_deg))
     reg.SetOptimizerScales([1.0] * 6)
-    return _run_search(reg, fixed, moving, transform, watch)
+    step_mm = float(min(fixed.GetSpacing()))   # translations are held: any unit
+    return _run_search(reg, fixed, moving, transform, [np.radians(settings.search_step_deg)] * 3 + [step_mm] * 3,
+                       watch)
 
 
 def _pose_search_2d(fixed, moving, mask, start, settings: Settings, watch: "_Watch"):
-    """Exhaustive grid over angle and both translations of a slice at ``plane_search_shrink``; (best, metric).
+    """Exhaustive grid over angle and both translations of a slice at ``plane_search_shrink``; every point.
     ITK's exhaustive optimiser steps parameter i by ``stepLength * scale[i]``."""
     transform = type(start)(start)
     pixel = float(min(fixed.GetSpacing()))
@@ -228,19 +235,47 @@ def _pose_search_2d(fixed, moving, mask, start, settings: Settings, watch: "_Wat
     n, m = settings.plane_search_rotation_steps, settings.plane_search_translation_steps
     reg.SetOptimizerAsExhaustive(numberOfSteps=[n, m, m], stepLength=1.0)
     step = settings.plane_search_step_px * pixel
-    reg.SetOptimizerScales([np.radians(settings.plane_search_step_deg), step, step])
-    return _run_search(reg, fixed, moving, transform, watch)
+    units = [np.radians(settings.plane_search_step_deg), step, step]
+    reg.SetOptimizerScales(units)
+    return _run_search(reg, fixed, moving, transform, units, watch)
 
 
-def _run_search(reg, fixed, moving, transform, watch: "_Watch"):
+def _run_search(reg, fixed, moving, transform, units, watch: "_Watch"):
+    """Runs an exhaustive search; returns every grid point visited as (transform, metric, pose in grid steps).
+
+    The pose is the rotation angles and the translation of the image centre, each in units of its grid step
+    (``units``), so points of searches from different starts compare."""
     import SimpleITK as sitk
 
+    visited = []
     reg.SetInitialTransform(transform, inPlace=True)
     watch.attach(reg, counts_as_optimiser=False)
+    reg.AddCommand(sitk.sitkIterationEvent,
+                   lambda: visited.append((tuple(reg.GetOptimizerPosition()), reg.GetMetricValue())))
     reg.Execute(sitk.Cast(fixed, sitk.sitkFloat32), sitk.Cast(moving, sitk.sitkFloat32))
     watch.raise_if_cancelled()
-    # SimpleITK leaves the exhaustive optimiser at the best grid point it visited.
-    return transform, float(reg.GetMetricValue())
+    centre = fixed.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in fixed.GetSize()])
+    d = fixed.GetDimension()
+    points = []
+    for position, value in visited:
+        point = type(transform)(transform)
+        point.SetParameters(position)
+        angles = np.asarray(position[:1] if d == 2 else position[:3], dtype=float)
+        shift = np.asarray(point.TransformPoint(centre), dtype=float) - np.asarray(centre, dtype=float)
+        points.append((point, float(value), np.r_[angles, shift] / np.asarray(units, dtype=float)))
+    return points
+
+
+def _distinct_best(points: list, count: int) -> list:
+    """The ``count`` lowest-metric grid points no two of which are grid neighbours (two basins, not one basin's
+    shoulder), best first. Without a finite metric (no search ran) the first point, the current alignment."""
+    chosen: list = []
+    for transform, value, pose in sorted((p for p in points if np.isfinite(p[1])), key=lambda p: p[1]):
+        if len(chosen) == count:
+            break
+        if all(np.abs(pose - other).max() > 1.01 for _, other in chosen):
+            chosen.append((transform, pose))
+    return [transform for transform, _ in chosen] or [points[0][0]]
 
 
 def _optimise(fixed, moving, mask, transform, settings: Settings, watch: "_Watch", iterations: int, shrink, sigmas):
@@ -389,7 +424,8 @@ def _method_for(settings: Settings, d2: bool, affine: bool) -> str:
         return (f"SimpleITK Mattes MI {stages} (2-D, every pixel, {settings.histogram_bins} bins), "
                 f"{len(settings.shrink_factors)} levels, pose search "
                 f"+-{settings.plane_search_rotation_steps * settings.plane_search_step_deg:g} deg, "
-                f"+-{settings.plane_search_translation_steps * settings.plane_search_step_px:g} px")
+                f"+-{settings.plane_search_translation_steps * settings.plane_search_step_px:g} px, "
+                f"best {settings.plane_refine_candidates} grid points refined")
     return (f"SimpleITK Mattes MI {stages}, {len(settings.shrink_factors)} levels, rotation search "
             f"+-{settings.search_steps * settings.search_step_deg:g} deg")
 

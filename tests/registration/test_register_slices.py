@@ -59,18 +59,31 @@ def test_slice_transform_resamples_the_functional_back(spect_pair):
 
 def test_spect_mri_moved_6px_5deg_comes_back_where_the_unmoved_one_registers(spect_pair):
     """Moved by 6 px and 5 deg, the SPECT comes back close to where the same registration puts the unmoved SPECT:
-    the result hardly depends on the start (train cases: median 0.14 px; this test case 1.7 px; before the 2-D pose
-    search: median 8 px, worst 50 px). The Harvard atlas's own alignment is not the optimum of MI on these colour
-    maps, nor of any scalar tried (docs/registration.md), hence the looser bound to it."""
+    the result hardly depends on the start (train cases: median 0.14 px; this test case 2.4 px; before the 2-D pose
+    search: median 8 px, worst 50 px; 1.7 px before the best 4 grid points were each refined, chosen on train). The
+    Harvard atlas's own alignment is not the optimum of MI on these colour maps, nor of any scalar tried
+    (docs/registration.md), hence the looser bound to it."""
     anatomical, functional = io.load(spect_pair[0]), io.load(spect_pair[1])
     moved, truth = moved_slice(functional, (6.0, 0.0), 5.0)
     unmoved_result = register(anatomical, functional)
     result = register(anatomical, moved)
     points = head_points(anatomical)
     assert np.linalg.norm(result.transform_points(points) - truth(unmoved_result.transform_points(points)),
-                          axis=1).max() < 2.0
+                          axis=1).max() < 2.5
     assert np.linalg.norm(unmoved_result.transform_points(points) - points, axis=1).max() < 10.0
     assert "pose search" in result.method
+
+
+def test_two_basins_of_similar_mi_the_better_refined_one_wins(shared):
+    """PET-MRI train case 30: the pose search's best grid point lies in a wrong basin, 89 px from the atlas's
+    alignment; refining the 4 best distinct grid points and keeping the best final metric lands within 5 px (the MI
+    optimum on these colour maps is a few pixels from the atlas's, see the xfail below)."""
+    harvard = shared / "data" / "harvard" / "PET-MRI"
+    anatomical, functional = io.load(harvard / "MRI" / "30067.png"), io.load(harvard / "PET" / "30067.png")
+    moved, truth = moved_slice(functional, (6.0, 0.0), 5.0)
+    result = register(anatomical, moved)
+    points = head_points(anatomical)
+    assert np.linalg.norm(result.transform_points(points) - truth(points), axis=1).max() < 6.0
 
 
 @pytest.mark.xfail(strict=True, reason="known limit (docs/registration.md): Mattes MI of the MRI against the "
@@ -115,3 +128,14 @@ def test_a_starting_transform_of_the_wrong_dimension_is_refused(spect_pair):
     anatomical = io.load(spect_pair[0])
     with pytest.raises(GeometryError, match="3-D starting transform"):
         register(anatomical, anatomical, initial=Transform.identity(3))
+
+
+def test_distinct_best_skips_grid_neighbours_and_unevaluated_points():
+    from medfuse_gui.registration.engine import _distinct_best
+
+    points = [("shoulder", -0.9, np.array([1.0, 0.0, 0.0])), ("best", -1.0, np.array([0.0, 0.0, 0.0])),
+              ("off grid", np.nan, np.array([9.0, 9.0, 9.0])), ("other basin", -0.8, np.array([0.0, 3.0, 0.0])),
+              ("diagonal neighbour", -0.85, np.array([1.0, 1.0, -1.0])), ("third", -0.1, np.array([0.0, -2.0, 0.0]))]
+    assert _distinct_best(points, 3) == ["best", "other basin", "third"]
+    assert _distinct_best(points, 1) == ["best"]
+    assert _distinct_best([("as is", np.inf, np.zeros(6))], 4) == ["as is"]
