@@ -20,6 +20,10 @@ lists every choice the paper leaves open):
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,6 +38,7 @@ MLP_RATIO = 4               # ViT / MATR default; the paper does not give it
 GROUP = 8                   # attention groups are GROUP x GROUP tokens
 BRANCH_KERNELS = (3, 5, 7)  # multi-scale pre-CNN
 ATTENTION_CHUNK = 256       # (group, head) pairs per step of CPU inference attention: 4 MB of scores, cache-sized
+TWO_LANE_MAX_PIXELS = 256 * 256  # CPU inference splits into two lanes up to this many pixels per call (see forward)
 
 
 def conv(in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> nn.Conv2d:
@@ -304,10 +309,17 @@ class MCFEM(nn.Module):
         self.post = nn.Sequential(conv(dim, dim, 3), nn.LeakyReLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.cbam(x)
-        # The branches share the TMB and post-CNN: run them as one batch of 3N (same result, fewer, larger kernels).
-        scales = torch.cat([branch(x) for branch in self.branches], dim=0)
-        return self.post(self.transformer(scales)).unflatten(0, (len(self.branches), -1)).sum(dim=0)
+        small, *larger = self.scale_features(self.cbam(x), range(len(self.branches)))
+        for features in larger:
+            small = small + features
+        return small
+
+    def scale_features(self, attended: torch.Tensor, scales) -> list[torch.Tensor]:
+        """post-CNN(TMB(pre-CNN_k(attended))) for the branches ``scales`` (indices into BRANCH_KERNELS). The branches
+        share the TMB and post-CNN: they run as one batch (same result, fewer, larger kernels)."""
+        scales = list(scales)
+        batch = torch.cat([self.branches[i](attended) for i in scales], dim=0)
+        return list(self.post(self.transformer(batch)).unflatten(0, (len(scales), -1)))
 
 
 # --- the network -------------------------------------------------------------------------------------------------
@@ -329,13 +341,59 @@ class MMIFAMIN(nn.Module):
         h, w = anatomical.shape[-2:]
         if h % GROUP or w % GROUP:
             raise ValueError(f"MMIF-AMIN needs H and W multiples of {GROUP} (got {h}x{w}); pad the inputs first")
+        if _two_lanes(anatomical):
+            return self._forward_two_lanes(anatomical, functional)
         unique_anatomical = self.idn_anatomical(self.lift_anatomical(anatomical))
         unique_functional = self.idn_functional(self.lift_functional(functional))
         complementary = self.mcfem(torch.cat([anatomical, functional], dim=1))
         return self.reconstruction(torch.cat([unique_anatomical, unique_functional, complementary], dim=1))
 
+    def _forward_two_lanes(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
+        """The same function, its independent parts on two CPU lanes of half the threads each: the two IDNs and the
+        3x3 branch here, the 5x5 and 7x7 branches in a side thread (about equal work). Its hundreds of small
+        kernels scale poorly across threads; two lanes of one thread each ran 699 -> 530 ms at 256x256 and
+        249 -> 183 ms at 128x128 on 2 cores, no gain at 384 and 512 (memory-bound): docs/performance.md."""
+        threads = torch.get_num_threads()
+        attended = self.mcfem.cbam(torch.cat([anatomical, functional], dim=1))
+        side = _side_lane().submit(_run_in_lane, threads - threads // 2, self.mcfem.scale_features, attended, (1, 2))
+        torch.set_num_threads(threads // 2)
+        try:
+            unique_anatomical = self.idn_anatomical(self.lift_anatomical(anatomical))
+            unique_functional = self.idn_functional(self.lift_functional(functional))
+            (small,) = self.mcfem.scale_features(attended, (0,))
+        finally:
+            torch.set_num_threads(threads)
+            medium, large = side.result()
+        complementary = small + medium + large
+        return self.reconstruction(torch.cat([unique_anatomical, unique_functional, complementary], dim=1))
+
     def fuse(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
         return self(anatomical, functional)
+
+
+_SIDE_LANE: tuple[int, ThreadPoolExecutor] | None = None   # (process id, executor): a forked child makes its own
+_SIDE_LANE_LOCK = threading.Lock()
+
+
+def _side_lane() -> ThreadPoolExecutor:
+    """One worker thread shared by every MMIF-AMIN (calls from two windows' lanes queue rather than oversubscribe)."""
+    global _SIDE_LANE
+    with _SIDE_LANE_LOCK:
+        if _SIDE_LANE is None or _SIDE_LANE[0] != os.getpid():
+            _SIDE_LANE = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="mmif-amin-lane"))
+        return _SIDE_LANE[1]
+
+
+def _two_lanes(x: torch.Tensor) -> bool:
+    return (x.device.type == "cpu" and not torch.is_grad_enabled() and torch.get_num_threads() >= 2
+            and x.shape[0] * x.shape[-2] * x.shape[-1] <= TWO_LANE_MAX_PIXELS)
+
+
+def _run_in_lane(threads: int, function, *args):
+    # torch's thread count and grad mode are per thread: set both in the side thread for each call
+    torch.set_num_threads(threads)
+    with torch.no_grad():
+        return function(*args)
 
 
 def build(**kwargs) -> MMIFAMIN:

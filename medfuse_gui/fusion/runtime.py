@@ -184,6 +184,11 @@ def measure_flops(module: nn.Module, size: int = 256) -> int:
     module = module.eval()
     a = torch.rand(1, 1, size, size)
     b = torch.rand(1, 1, size, size)
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        module.fuse(a, b)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # one lane (amin's side lane would run outside the counter, which sees this thread only)
+    try:
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            module.fuse(a, b)
+    finally:
+        torch.set_num_threads(threads)
     return int(counter.get_total_flops())

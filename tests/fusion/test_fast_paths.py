@@ -38,6 +38,43 @@ def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit)
     assert reference.std() > 0.05
 
 
+def test_amin_two_lanes_equal_one_lane_and_run_the_larger_branches_beside(spect_unit, monkeypatch):
+    """With 2+ threads a 256x256 CPU inference runs the IDNs and the 3x3 branch here, the 5x5 and 7x7 branches in the
+    side lane: same output as the one-lane path, and the caller's thread count is restored."""
+    import threading
+
+    module = get_model("mmif-amin", device="cpu").module
+    anat, func = (torch.from_numpy(x)[None, None].contiguous(memory_format=torch.channels_last) for x in spect_unit)
+    calls = []
+    scale_features = amin.MCFEM.scale_features
+
+    def spy(self, attended, scales):
+        calls.append((threading.current_thread().name.startswith("mmif-amin-lane"), tuple(scales)))
+        return scale_features(self, attended, scales)
+
+    monkeypatch.setattr(amin.MCFEM, "scale_features", spy)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch.no_grad():
+            two = module(anat, func)
+            assert torch.get_num_threads() == 2
+            assert sorted(calls) == [(False, (0,)), (True, (1, 2))]
+            calls.clear()
+            monkeypatch.setattr(amin, "TWO_LANE_MAX_PIXELS", 128 * 128)   # 256x256 is now above it: one lane
+            one = module(anat, func)
+            assert calls == [(False, (0, 1, 2))]
+            calls.clear()
+            monkeypatch.setattr(amin, "TWO_LANE_MAX_PIXELS", 256 * 256)
+            torch.set_num_threads(1)
+            module(anat, func)
+            assert calls == [(False, (0, 1, 2))]
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(two, one, atol=1e-5, rtol=0)
+    assert two.std() > 0.05
+
+
 def _svd_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
     """The previous formulation: one float32 SVD per map."""
     return torch.linalg.svdvals(maps.float().contiguous()).sum(dim=-1)
@@ -139,3 +176,21 @@ def test_amin_incremental_dense_network_equals_the_dense_form(spect_unit):
         expected = dense(r0).detach()
     with torch.inference_mode():
         torch.testing.assert_close(dense(r0), expected, atol=1e-5, rtol=0)
+
+
+def test_amin_flop_count_includes_the_side_lane(monkeypatch):
+    """bench models' GFLOP column counts every operation, whichever lane would run it."""
+    module = get_model("mmif-amin", device="cpu").module
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        counted = runtime.measure_flops(module, 64)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(amin, "TWO_LANE_MAX_PIXELS", 0)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        module.fuse(torch.rand(1, 1, 64, 64), torch.rand(1, 1, 64, 64))
+    assert counted == counter.get_total_flops() > 0
