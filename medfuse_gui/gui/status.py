@@ -28,6 +28,9 @@ class StatusBar(QObject):
         self.notice_label = QLabel("")
         self.notice_label.setStyleSheet("color: #b35c00; font-weight: 600;")
         bar.addWidget(self.notice_label)
+        self.job_label = QLabel("")   # what the bar measures: a long job name would be clipped inside the bar
+        self.job_label.setVisible(False)
+        bar.addPermanentWidget(self.job_label)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setVisible(False)
@@ -74,10 +77,12 @@ class StatusBar(QObject):
             job = jobs[-1]
             self.progress.setRange(0, job.total)
             self.progress.setValue(job.done)
-            self.progress.setFormat(f"{job.text}: {job.done} / {job.total}" if job.total else job.text)
+            self.progress.setFormat(f"{job.done} / {job.total}" if job.total else "")
             self.progress.setToolTip(job.text)
+            self.job_label.setText(job.text)
         elif fusing:
             self.progress.setRange(0, 0)   # a slice through a network takes up to seconds on a CPU: busy indicator
             self.progress.setToolTip("fusing the slice on screen")
         self.progress.setVisible(bool(jobs) or fusing)
+        self.job_label.setVisible(bool(jobs))
         self.cancel_button.setVisible(any(j.cancellable for j in jobs))

@@ -3,6 +3,8 @@ the nudge keys and dialog, and their place in Help > Keyboard shortcuts."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -72,13 +74,17 @@ def test_cancel_in_the_status_bar_keeps_the_alignment(window, qtbot, shifted_pai
         if any(job.cancellable and job.done > 0 for job in model.jobs.values()):
             model.events.jobs.disconnect(cancel_on_first_progress)
             assert window.status.cancel_button.isVisible()
+            # the job's name beside the bar (inside the 220 px bar it was clipped), the count in it
+            status = window.status
+            assert status.job_label.isVisible() and status.job_label.text().startswith("Registering the functional")
+            assert re.fullmatch(r"\d+ / \d+", status.progress.format())
             qtbot.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
 
     model.events.jobs.connect(cancel_on_first_progress)
     with qtbot.waitSignal(controls.cancelled, timeout=TIMEOUT_MS):
         controls.register_action.trigger()
     assert model.pair is pair and model.pair_id == pair_id and model.alignment.transform is None
-    assert not window.status.cancel_button.isVisible()
+    assert not window.status.cancel_button.isVisible() and not window.status.job_label.isVisible()
     assert controls.register_action.isEnabled()
 
 
