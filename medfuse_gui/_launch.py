@@ -10,6 +10,10 @@ themselves once with them set (docs/performance.md):
   networks ran 12-17x slower than idle. ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep (torch's libgomp reads it when
   torch loads); together with the thread policy (medfuse_gui/fusion/threads.py) a busy machine costs about its fair
   share.
+* glibc gives each thread its own malloc arena. The preload lane warms a network in its thread's arena, and the
+  fusion lane's first slice then page-faulted its own arena up to the network's working set: MMIF-AMIN's first use
+  in the window cost 0.1-0.6 s more than its later uses (`medfuse bench gui`, 5 runs); with one arena
+  (``MALLOC_ARENA_MAX=1``) -0.07-0.03 s in 3 runs, and no slower in `medfuse bench models`.
 
 A value the user already set is kept (e.g. ``OMP_WAIT_POLICY=ACTIVE`` to compare).
 """
@@ -19,7 +23,8 @@ from __future__ import annotations
 import os
 import sys
 
-TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000", "OMP_WAIT_POLICY": "PASSIVE"}
+TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000", "MALLOC_ARENA_MAX": "1",
+         "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def malloc_tuned() -> bool:

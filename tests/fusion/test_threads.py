@@ -54,3 +54,19 @@ def test_launch_environment_adds_defaults_and_keeps_the_users_values():
     assert env["OMP_WAIT_POLICY"] == "ACTIVE" and env["PATH"] == "/bin"
     assert env["MALLOC_MMAP_THRESHOLD_"] == "1000000000"
     assert _launch.launch_environment({})["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_the_console_script_reexecutes_with_one_malloc_arena(tmp_path):
+    """The fusion lane's first slice reuses the memory the preload lane's warm-up touched only with one arena."""
+    import os
+    import subprocess
+    import sys
+
+    # a stand-in program: re-executed as `python -m medfuse_gui_probe`, it prints what the launcher set
+    (tmp_path / "medfuse_gui_probe.py").write_text(
+        "import os; print(os.environ.get('MALLOC_ARENA_MAX'), os.environ.get('OMP_WAIT_POLICY'))\n")
+    env = {k: v for k, v in os.environ.items() if k not in _launch.TUNED and k != "MEDFUSE_NO_REEXEC"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    code = "import sys; from medfuse_gui._launch import reexec_with_tuned_malloc as r; r('medfuse_gui_probe', [])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["1", "PASSIVE"], out.stderr
