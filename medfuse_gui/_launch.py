@@ -8,8 +8,8 @@ themselves once with them set (docs/performance.md):
 * OpenMP's wait policy: by default an idle OpenMP thread spins for a while before sleeping. With other processes
   keeping the cores busy, spinning threads steal the time slices the working ones need, and thin-convolution
   networks ran 12-17x slower than idle. ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep (torch's libgomp reads it when
-  torch loads); together with the thread policy (medfuse_gui/fusion/threads.py) a busy machine costs about its fair
-  share.
+  torch loads); a busy machine then costs about its fair share, with torch keeping all its threads
+  (medfuse_gui/fusion/threads.py says why the adaptive thread count is off).
 * glibc gives each thread its own malloc arena. The preload lane warms a network in its thread's arena, and the
   fusion lane's first slice then page-faulted its own arena up to the network's working set: MMIF-AMIN's first use
   in the window cost 0.1-0.6 s more than its later uses (`medfuse bench gui`, 5 runs); with one arena

@@ -1,18 +1,20 @@
-"""How many CPU threads torch may use for a fusion, chosen from the load other processes put on the machine.
+"""How many CPU threads torch may use for a fusion, chosen from the load other processes put on the machine — an
+opt-in policy (``MEDFUSE_ADAPT_THREADS=1``), off by default since 2026-12-06.
 
-Why: with other processes keeping the cores busy, torch's default (one OpenMP thread per core) made the thin
-convolution networks 12-17x slower than idle on 2 cores — every parallel region waits for a thread that the kernel
-has descheduled, thousands of times per forward pass. One thread per core that is actually free costs only the
-fair-share slowdown (docs/performance.md, "A busy machine"). The OpenMP wait policy, which must be set before torch
-starts, is the launcher's (medfuse_gui/_launch.py).
+Why it exists: with other processes keeping the cores busy, torch's default (one OpenMP thread per core, libgomp
+spinning while it waits) made the thin convolution networks 12-17x slower than idle on 2 cores. Why it is off: the
+launcher's ``OMP_WAIT_POLICY=PASSIVE`` (medfuse_gui/_launch.py) removed that collapse by itself, and then keeping
+every thread was faster than dropping to the free cores under every load measured (`medfuse bench busy`, 2 cores,
+1 / 2 / 4 spinning processes: e.g. busy/idle with 2 spinners 1.88-2.22 with all threads, 2.37-2.65 adapted; with 4,
+~3.0 — the fair share — against 4-5: docs/performance.md, "A busy machine"). A thread the kernel deschedules is
+waited for, but a process with more threads also gets a larger share of the CPU.
 
 The load is measured without waiting: the CPU time all cores spent busy (``/proc/stat``) minus this process's own CPU
 time, over the interval since the previous decision. Before each network call (and between the batches of a volume)
 ``POLICY.apply()`` re-decides when at least ``MIN_INTERVAL_S`` has passed, so the count follows the load.
 
 The ceiling is what torch was set to by whoever runs the fusion (torch's default: one per core; the viewer's fusion
-lane: cores - 1; ``medfuse bench --threads``): the policy only ever lowers it. ``MEDFUSE_ADAPT_THREADS=0`` turns the
-adaptation off.
+lane: cores - 1; ``medfuse bench --threads``): the policy only ever lowers it.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class ThreadPolicy:
 
     def __init__(self, min_interval: float = MIN_INTERVAL_S):
         self.min_interval = min_interval
-        self.enabled = os.environ.get("MEDFUSE_ADAPT_THREADS", "1") != "0"
+        self.enabled = os.environ.get("MEDFUSE_ADAPT_THREADS", "0") == "1"
         self.cores = usable_cores()
         self.ceiling: int | None = None
         self.applied: int | None = None
