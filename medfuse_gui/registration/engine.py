@@ -1,9 +1,10 @@
 """Rigid (optionally then affine) registration of a functional image to an anatomical one with SimpleITK.
 
 Mattes mutual information, 3 resolution levels, a few percent of the voxels sampled at random with a fixed seed (the
-same inputs give the same transform), the anatomical background masked out. The start is the better of the world
-geometry and the centres of mass; a coarse exhaustive search over rotations at the coarsest level follows, then
-regular-step gradient descent. Why each number: docs/registration.md.
+same inputs give the same transform, to ~1e-5 deg: ITK's threaded sums are not bit-repeatable), the anatomical
+background masked out. The start is the better of the world geometry and the centres of mass; a coarse exhaustive
+search over rotations (2-D: angle and translations) at the coarsest level follows, then regular-step gradient descent
+(2-D: from the 4 best distinct grid points, the best final metric wins). Why each number: docs/registration.md.
 """
 
 from __future__ import annotations
