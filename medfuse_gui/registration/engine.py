@@ -131,8 +131,8 @@ def register(anatomical: Volume, functional: Volume, affine: bool = False, progr
     found = [point for points in _in_lanes(lambda start, threads: search(fixed, moving, mask, start, settings, watch,
                                                                          threads), starts) for point in points]
     method = _method_for(settings, d2, affine)
-    refined = _in_lanes(lambda candidate, threads: _optimise(
-        fixed, moving, mask, candidate, settings, watch, settings.iterations, settings.shrink_factors,
+    refined = _in_lanes(lambda make, threads: _optimise(
+        fixed, moving, mask, make(), settings, watch, settings.iterations, settings.shrink_factors,
         settings.smoothing_sigmas_mm, threads), _distinct_best(found, refinements))
     reg, rigid = min(refined, key=lambda r: float(r[0].GetMetricValue()))
     result, kind = rigid, "rigid"
@@ -216,7 +216,7 @@ def _rotation_search(fixed, moving, mask, start, settings: Settings, watch: "_Wa
     """Exhaustive grid over the rotation angles at the coarsest level, translation held; every point (_run_search)."""
     transform = type(start)(start)
     if not settings.search_steps:
-        return [(transform, np.inf, np.zeros(6))]
+        return [(lambda: transform, np.inf, np.zeros(6))]
     reg = _method(fixed, mask, settings, (settings.shrink_factors[0],), (settings.smoothing_sigmas_mm[0],), threads)
     n = settings.search_steps
     reg.SetOptimizerAsExhaustive(numberOfSteps=[n, n, n, 0, 0, 0], stepLength=np.radians(settings.search_step_deg))
@@ -242,10 +242,11 @@ def _pose_search_2d(fixed, moving, mask, start, settings: Settings, watch: "_Wat
 
 
 def _run_search(reg, fixed, moving, transform, units, watch: "_Watch"):
-    """Runs an exhaustive search; returns every grid point visited as (transform, metric, pose in grid steps).
+    """Runs an exhaustive search; returns every grid point visited as (make_transform, metric, pose in grid steps).
 
     The pose is the rotation angles and the translation of the image centre, each in units of its grid step
-    (``units``), so points of searches from different starts compare."""
+    (``units``), so points of searches from different starts compare. Transforms are made only for the points that
+    are refined (a 2-D search visits 2,025 points: a transform copied for each cost 57 ms, the scratch one 11 ms)."""
     import SimpleITK as sitk
 
     visited = []
@@ -257,13 +258,21 @@ def _run_search(reg, fixed, moving, transform, units, watch: "_Watch"):
     watch.raise_if_cancelled()
     centre = fixed.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in fixed.GetSize()])
     d = fixed.GetDimension()
+    scratch = type(transform)(transform)
+
+    def maker(position):
+        def make():
+            made = type(transform)(transform)
+            made.SetParameters(position)
+            return made
+        return make
+
     points = []
     for position, value in visited:
-        point = type(transform)(transform)
-        point.SetParameters(position)
+        scratch.SetParameters(position)
         angles = np.asarray(position[:1] if d == 2 else position[:3], dtype=float)
-        shift = np.asarray(point.TransformPoint(centre), dtype=float) - np.asarray(centre, dtype=float)
-        points.append((point, float(value), np.r_[angles, shift] / np.asarray(units, dtype=float)))
+        shift = np.asarray(scratch.TransformPoint(centre), dtype=float) - np.asarray(centre, dtype=float)
+        points.append((maker(position), float(value), np.r_[angles, shift] / np.asarray(units, dtype=float)))
     return points
 
 
