@@ -20,13 +20,11 @@ lists every choice the paper leaves open):
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .threads import worker_pool
 
 FEATURE_CHANNELS = 8        # width of each modality's invertible features (split 4 | 4 by the coupling)
 DENSE_GROWTH = 3            # channels each dense layer R_1..R_4 adds (eq. 1)
@@ -355,7 +353,8 @@ class MMIFAMIN(nn.Module):
         249 -> 183 ms at 128x128 on 2 cores, no gain at 384 and 512 (memory-bound): docs/performance.md."""
         threads = torch.get_num_threads()
         attended = self.mcfem.cbam(torch.cat([anatomical, functional], dim=1))
-        side = _side_lane().submit(_run_in_lane, threads - threads // 2, self.mcfem.scale_features, attended, (1, 2))
+        side = worker_pool("mmif-amin-lane", 1).submit(_run_in_lane, threads - threads // 2, self.mcfem.scale_features,
+                                                       attended, (1, 2))
         torch.set_num_threads(threads // 2)
         try:
             unique_anatomical = self.idn_anatomical(self.lift_anatomical(anatomical))
@@ -369,19 +368,6 @@ class MMIFAMIN(nn.Module):
 
     def fuse(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
         return self(anatomical, functional)
-
-
-_SIDE_LANE: tuple[int, ThreadPoolExecutor] | None = None   # (process id, executor): a forked child makes its own
-_SIDE_LANE_LOCK = threading.Lock()
-
-
-def _side_lane() -> ThreadPoolExecutor:
-    """One worker thread shared by every MMIF-AMIN (calls from two windows' lanes queue rather than oversubscribe)."""
-    global _SIDE_LANE
-    with _SIDE_LANE_LOCK:
-        if _SIDE_LANE is None or _SIDE_LANE[0] != os.getpid():
-            _SIDE_LANE = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="mmif-amin-lane"))
-        return _SIDE_LANE[1]
 
 
 def _two_lanes(x: torch.Tensor) -> bool:

@@ -13,11 +13,12 @@ auto-encoder of single images: ``forward(x) = reconstructor(extractor(x))``.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .threads import worker_pool
 
 WIDTH = 64                  # feature channels throughout (paper Sec. 3.3)
 DILATIONS = (1, 3, 5)       # multi-scale dilated convolutions (paper Sec. 3.2)
@@ -111,14 +112,12 @@ class Reconstructor(nn.Module):
 
 
 _EIG_THREADS_LOCK = threading.Lock()
-_EIG_POOL: tuple[ThreadPoolExecutor, int] | None = None  # (pool, its workers)
 
 
 def _eigvalsh_cpu(grams: torch.Tensor) -> torch.Tensor:
     """Batched eigenvalues on CPU, the batch split over as many Python workers as torch has threads, each running
     LAPACK single-threaded: MKL's own threading gained nothing at 256x256 and, with both cores busy, was 3-40x slower
     (measured on 2 cores); independent matrices on independent cores was ~1.5x faster than one threaded call."""
-    global _EIG_POOL
     with _EIG_THREADS_LOCK:             # the thread count is process-wide: save/restore must not interleave
         threads = torch.get_num_threads()
         workers = min(threads, grams.shape[0])
@@ -126,9 +125,8 @@ def _eigvalsh_cpu(grams: torch.Tensor) -> torch.Tensor:
         try:
             if workers <= 1:
                 return torch.linalg.eigvalsh(grams)
-            if _EIG_POOL is None or _EIG_POOL[1] < workers:
-                _EIG_POOL = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medfuse-eig"), workers)
-            return torch.cat(list(_EIG_POOL[0].map(torch.linalg.eigvalsh, grams.chunk(workers))))
+            pool = worker_pool("medfuse-eig", workers)
+            return torch.cat(list(pool.map(torch.linalg.eigvalsh, grams.chunk(workers))))
         finally:
             torch.set_num_threads(threads)
 

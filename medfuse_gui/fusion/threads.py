@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 MIN_INTERVAL_S = 0.25       # shorter intervals are dominated by the kernel's 10 ms accounting ticks
@@ -125,3 +126,18 @@ class ThreadPolicy:
 
 
 POLICY = ThreadPolicy()
+
+
+_POOLS: dict[str, tuple[int, int, ThreadPoolExecutor]] = {}   # name -> (process id, workers, pool)
+_POOLS_LOCK = threading.Lock()
+
+
+def worker_pool(name: str, workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of at least ``workers`` threads named ``name`` (calls from several lanes queue rather than
+    oversubscribe the cores). Made again in a forked child, which inherits the executor but not its threads."""
+    with _POOLS_LOCK:
+        pid, size, pool = _POOLS.get(name, (0, 0, None))
+        if pool is None or pid != os.getpid() or size < workers:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+            _POOLS[name] = (os.getpid(), workers, pool)
+        return pool
