@@ -31,9 +31,12 @@ def fusion_threads() -> int:
 
 
 def _lower_priority(niceness: int = 10) -> None:
-    """Lower the calling thread's scheduling priority (Linux: ``setpriority`` on a thread id is per thread)."""
+    """Lower the calling thread's scheduling priority (Linux: ``setpriority`` on a thread id is per thread). Not
+    the main thread's: there it would slow the whole program (a runner that runs jobs inline, as in tests)."""
     import threading
 
+    if threading.current_thread() is threading.main_thread():
+        return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError, PermissionError):
@@ -114,6 +117,7 @@ class NetworkPreloader:
         def load(progress, cancelled):
             from ..fusion.runtime import warm
 
+            _lower_priority()   # the user's own fusions, in the fusion lane, come first
             return warm(self.build(name), shape)
 
         def loaded(fuser):
