@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .threads import worker_pool
+from .threads import blas_threads, worker_pool
 
 WIDTH = 64                  # feature channels throughout (paper Sec. 3.3)
 DILATIONS = (1, 3, 5)       # multi-scale dilated convolutions (paper Sec. 3.2)
@@ -95,7 +96,13 @@ class FeatureExtractor(nn.Module):
         self.dilran = DILRAN(channels)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        shallow = image + soft_mask(image) * self.shallow_conv(image)
+        lifted = self.shallow_conv(image)
+        if self.dilran.reduce.weight.is_contiguous(memory_format=torch.channels_last):
+            # a 1x1 convolution of one channel has no layout to follow (its input and weight strides fit both), so
+            # it answers in the default one; every later convolution would then copy its input back (7 x 6 ms at
+            # 256x256): one copy here instead
+            lifted = lifted.contiguous(memory_format=torch.channels_last)
+        shallow = image + soft_mask(image) * lifted
         deep = self.dilran(shallow)
         return shallow + soft_mask(shallow) * deep
 
@@ -111,24 +118,43 @@ class Reconstructor(nn.Module):
         return self.layers(features)
 
 
-_EIG_THREADS_LOCK = threading.Lock()
+_EIG_LOCK = threading.Lock()
 
 
-def _eigvalsh_cpu(grams: torch.Tensor) -> torch.Tensor:
-    """Batched eigenvalues on CPU, the batch split over as many Python workers as torch has threads, each running
-    LAPACK single-threaded: MKL's own threading gained nothing at 256x256 and, with both cores busy, was 3-40x slower
-    (measured on 2 cores); independent matrices on independent cores was ~1.5x faster than one threaded call."""
-    with _EIG_THREADS_LOCK:             # the thread count is process-wide: save/restore must not interleave
-        threads = torch.get_num_threads()
-        workers = min(threads, grams.shape[0])
-        torch.set_num_threads(1)
-        try:
-            if workers <= 1:
-                return torch.linalg.eigvalsh(grams)
+def _chunk_nuclear_norms(maps: np.ndarray) -> np.ndarray:
+    """(k, h, w) float32 maps -> (k,) nuclear norms through float64 Gram matrices of the smaller side (NumPy releases
+    the GIL in both the stacked product and the eigensolver)."""
+    m = maps.astype(np.float64)
+    if m.shape[1] > m.shape[2]:
+        m = m.transpose(0, 2, 1)
+    eigenvalues = np.linalg.eigvalsh(np.matmul(m, m.transpose(0, 2, 1)))
+    return np.sqrt(np.clip(eigenvalues, 0.0, None)).sum(axis=-1)
+
+
+def _nuclear_norms_cpu(maps: torch.Tensor) -> torch.Tensor:
+    """Nuclear norms of (k, h, w) float32 CPU maps, the batch split over as many Python workers as torch has threads,
+    each running NumPy's OpenBLAS LAPACK single-threaded. Measured on 2 cores for 128 maps of 256x256: OpenBLAS's
+    dsyevd 133 ms against 178 ms for torch's (MKL) two at a time, and the Gram products need no float64 copy of the
+    whole batch first: 238 -> ~180 ms in all (docs/performance.md). MKL's or OpenBLAS's own threading gained nothing
+    here and, with both cores busy, was 3-40x slower; OpenBLAS threads inside two workers ran 2.5x slower."""
+    arrays = maps.numpy()
+    workers = min(torch.get_num_threads(), len(arrays))
+    with _EIG_LOCK, blas_threads(1):     # OpenBLAS's thread count is process-wide: limits must not interleave
+        if workers <= 1:
+            norms = _chunk_nuclear_norms(arrays)
+        else:
             pool = worker_pool("medfuse-eig", workers)
-            return torch.cat(list(pool.map(torch.linalg.eigvalsh, grams.chunk(workers))))
-        finally:
-            torch.set_num_threads(threads)
+            norms = np.concatenate(list(pool.map(_chunk_nuclear_norms, np.array_split(arrays, workers))))
+    return torch.from_numpy(norms)
+
+
+def channel_softmax(x: torch.Tensor) -> torch.Tensor:
+    """Softmax over the channels of (N, C, H, W). In channels-last memory the channels are the innermost axis:
+    softmax along it directly, as the last dimension (3 ms at 2x64x256x256, against 25 ms for ``dim=1``, which first
+    copies the tensor to the default layout). Same function, float32 rounding apart."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return x.permute(0, 2, 3, 1).softmax(dim=-1).permute(0, 3, 1, 2)
+    return torch.softmax(x, dim=1)
 
 
 def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
@@ -136,15 +162,17 @@ def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
 
     Singular values only: sigma_i = sqrt(lambda_i(S S^T)), the eigenvalues of each map's Gram matrix over its smaller
     side, in float64 so the small singular values survive the squaring (their error is ~sqrt(eps64) sigma_max = 1e-8
-    sigma_max; float32 SVD's is ~1e-6). Half the cost of one float32 SVD per map; the symmetric eigensolver also
-    splits over cores (see _eigvalsh_cpu). docs/models.md (DILRAN), docs/performance.md.
+    sigma_max; float32 SVD's is ~1e-6). Half the cost of one float32 SVD per map; on CPU the symmetric eigensolver
+    also splits over cores (see _nuclear_norms_cpu). docs/models.md (DILRAN), docs/performance.md.
     """
     n, c, h, w = maps.shape
+    if maps.device.type == "cpu":
+        flat = maps.detach().to(torch.float32).reshape(n * c, h, w).contiguous()
+        return _nuclear_norms_cpu(flat).reshape(n, c).to(torch.float32)
     m = maps.detach().to(torch.float64).reshape(n * c, h, w)
     if h > w:
         m = m.transpose(1, 2)
-    grams = torch.bmm(m, m.transpose(1, 2))
-    eig = torch.linalg.eigvalsh(grams) if grams.device.type != "cpu" else _eigvalsh_cpu(grams)
+    eig = torch.linalg.eigvalsh(torch.bmm(m, m.transpose(1, 2)))
     return eig.clamp_min(0.0).sqrt().sum(dim=-1).reshape(n, c).to(torch.float32)
 
 
@@ -157,7 +185,7 @@ def sfnn_weights(f1: torch.Tensor, f2: torch.Tensor, phi: str = "max2") -> tuple
     if phi not in SFNN_PHI:
         raise ValueError(f"phi must be one of {SFNN_PHI}, not {phi!r}")
     n = f1.shape[0]
-    largest = channel_nuclear_norms(torch.softmax(torch.cat([f1, f2]), dim=1)).amax(dim=1)  # both sources at once
+    largest = channel_nuclear_norms(channel_softmax(torch.cat([f1, f2]))).amax(dim=1)  # both sources at once
     phi1, phi2 = largest[:n], largest[n:]
     if phi == "max2":
         phi1, phi2 = phi1.square(), phi2.square()

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MIN_INTERVAL_S = 0.25       # shorter intervals are dominated by the kernel's 10 ms accounting ticks
@@ -141,3 +142,21 @@ def worker_pool(name: str, workers: int) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
             _POOLS[name] = (os.getpid(), workers, pool)
         return pool
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS = None
+
+
+@contextmanager
+def blas_threads(limit: int):
+    """NumPy's BLAS and LAPACK (OpenBLAS in the wheels) limited to ``limit`` threads inside the block. The libraries
+    are found once (threadpoolctl scans the loaded shared objects); the limit is process-wide while it holds."""
+    global _BLAS
+    with _BLAS_LOCK:
+        if _BLAS is None:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = ThreadpoolController().select(user_api="blas")
+    with _BLAS.limit(limits=limit):
+        yield
