@@ -261,8 +261,8 @@ def bench_busy(args) -> int:
 
 def bench_volume(args) -> int:
     """Seconds to fuse the whole 3-D demo (197x233x189 MRI + PET) with each network, slices batched by free memory,
-    and the peak resident memory of this process (one process, networks in turn: later peaks include earlier ones)."""
-    import resource
+    and each network's own peak memory: resident (the heap trimmed and Linux's high-water mark reset before each
+    network) and, on CUDA, the device's peak allocation."""
     import time
 
     from .. import io, pipeline
@@ -273,18 +273,21 @@ def bench_volume(args) -> int:
         [get_model_info(m).name for m in args.methods.split(",")]
     pair = pipeline.make_pair(*(io.load(p) for p in volume_demo_paths()))
     rows_, cols_ = pair.anatomical.shape2d
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = peak_rss_mb()
     rows = []
     for name in names:
         info = get_model_info(name)
         fuser = get_model(name, weights="default" if info.availability()[0] else None, device=args.device)
         batch = pipeline.volume_batch_size(fuser, rows_, cols_)
+        own = reset_peak_memory(fuser.device)
+        before = current_rss_mb()
         start = time.perf_counter()
         pipeline.fuse_volume(pair, fuser, colour_space=info.colour_space)
         seconds = time.perf_counter() - start
         rows.append({"method": name, "seconds": seconds, "slices": pair.n_slices, "batch": batch,
-                     "device": str(fuser.device), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                     / 1024})
+                     "device": str(fuser.device), "rss_before_mb": before, "peak_rss_mb": peak_rss_mb(),
+                     "peak_is_own": own, "peak_device_mb": peak_device_mb(fuser.device)})
+        del fuser
     result = {"grid": f"{cols_}x{rows_}x{pair.n_slices}", "baseline_rss_mb": baseline,
               "load_average_1min_at_end": os.getloadavg()[0], "rows": rows}
     if args.json:
@@ -292,9 +295,66 @@ def bench_volume(args) -> int:
         return 0
     print(f"fusing the {result['grid']} demo volume; RSS after loading it: {baseline:.0f} MB")
     for r in rows:
+        gpu = f", device peak {r['peak_device_mb']:.0f} MB" if r["peak_device_mb"] is not None else ""
+        own = "" if r["peak_is_own"] else " (peaks accumulate: no reset here)"
         print(f"{r['method']:<15} {r['seconds']:7.1f} s  {r['seconds'] / r['slices'] * 1000:6.0f} ms/slice  batch "
-              f"{r['batch']:2d} on {r['device']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+              f"{r['batch']:2d} on {r['device']}  peak RSS {r['peak_rss_mb']:.0f} MB (from {r['rss_before_mb']:.0f})"
+              f"{gpu}{own}")
     return 0
+
+
+def _proc_status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def current_rss_mb() -> float:
+    rss = _proc_status_mb("VmRSS")
+    return rss if rss is not None else peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """This address space's peak resident memory (VmHWM; ru_maxrss where /proc is missing)."""
+    import resource
+
+    peak = _proc_status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_memory(device) -> bool:
+    """Start a fresh peak: freed heap memory back to the OS (the launcher's malloc settings keep it otherwise), then
+    the kernel's high-water mark reset ("5" to /proc/self/clear_refs, Linux), and CUDA's peak statistics. False where
+    the resident peak cannot be reset (it then includes what ran before)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def peak_device_mb(device) -> float | None:
+    if getattr(device, "type", None) != "cuda":
+        return None
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2 ** 20
 
 
 def bench_gui(args) -> int:
