@@ -194,3 +194,49 @@ def test_amin_flop_count_includes_the_side_lane(monkeypatch):
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         module.fuse(torch.rand(1, 1, 64, 64), torch.rand(1, 1, 64, 64))
     assert counted == counter.get_total_flops() > 0
+
+
+def test_every_convolution_reads_channels_last_on_cpu(spect_unit):
+    """The CPU runtime runs networks channels-last; a convolution fed the default layout copies its input first
+    (DILRAN's 1-channel 1x1 lift answered in the default layout: 7 copies of 6 ms per 256x256 slice). Inputs of 1-2
+    channels are exempt (ambiguous strides, and tiny)."""
+    anat, func = (x[64:192, 64:192] for x in spect_unit)
+    for name in ("mask-pa", "mmif-net", "dilran", "mmif-amin"):
+        fuser = get_model(name, device="cpu")
+        default_layout = []
+
+        def check(module, inputs, name=name):
+            x = inputs[0]
+            if x.shape[1] > 2 and not x.is_contiguous(memory_format=torch.channels_last):
+                default_layout.append((name, tuple(x.shape)))
+
+        hooks = [m.register_forward_pre_hook(check) for m in fuser.module.modules() if isinstance(m, torch.nn.Conv2d)]
+        try:
+            fuser.fuse(anat, func)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        assert default_layout == [], default_layout
+
+
+def test_channel_softmax_of_channels_last_equals_softmax_over_dim_1():
+    torch.manual_seed(0)
+    x = torch.randn(2, 64, 16, 24)
+    fast = dilran.channel_softmax(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(fast, torch.softmax(x, dim=1), atol=1e-7, rtol=0)
+    assert torch.equal(dilran.channel_softmax(x), torch.softmax(x, dim=1))   # the default layout: the same call
+
+
+def test_blas_is_single_threaded_only_inside_the_limit():
+    from threadpoolctl import threadpool_info
+
+    from medfuse_gui.fusion.threads import blas_threads
+
+    def blas_threads_now():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads_now()
+    assert before, "NumPy's BLAS not found by threadpoolctl"
+    with blas_threads(1):
+        assert set(blas_threads_now().values()) == {1}
+    assert blas_threads_now() == before
