@@ -52,6 +52,7 @@ class EdgeLabels:
         for edge, (x, y) in positions.items():
             self.items[edge].setPos(x, y)
         self.note.setPos(MARGIN, h - MARGIN)
+        self.note.setTextWidth(max(40.0, w - 2 * MARGIN))   # wraps (upwards) in a narrow view, never clipped
 
 
 class ScaleBar:

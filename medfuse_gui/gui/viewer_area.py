@@ -166,7 +166,7 @@ class ViewerArea(QWidget):
         model = self.model
         grid, geometry = model.grid, model.plane_geometry()
         labels = None if grid is None else edge_labels(grid, model.orientation, model.radiological)
-        note = "" if grid is None or labels is not None else "no orientation: image without world geometry"
+        note = "" if grid is None or labels is not None else "no orientation (no world geometry)"
         col_mm = geometry.pixel_mm[1] if geometry is not None and grid.geometry_known else None
         for panel in self.panels.values():
             panel.edge_labels.set_labels(labels.as_dict() if labels else None, note)

@@ -158,3 +158,16 @@ def test_without_suv_the_functional_window_is_in_the_pixel_unit(qtbot, window):
     scale = model.current_fused().inputs.colour_scale   # what an exported figure's colour bar draws
     assert scale.colormap == "inferno" and scale.unit == unit
     assert scale.window == pytest.approx(model.func_window)
+
+
+def test_an_image_without_geometry_says_so_and_the_note_fits_its_view(qtbot, window, spect_pair):
+    with qtbot.waitSignal(window.pipelineIdle, timeout=TIMEOUT):
+        window.open_pair(*spect_pair)
+    window.resize(760, 520)
+    panel = window.panels["anatomical"]
+    qtbot.waitUntil(lambda: panel.view.boundingRect().width() < 300, timeout=5000)
+    note = panel.edge_labels.note
+    assert note.toPlainText() == "no orientation (no world geometry)"
+    assert panel.edge_labels.text("left") == ""
+    # wrapped to the view's width, not clipped at its edge
+    assert note.textItem.boundingRect().width() <= panel.view.boundingRect().width()
