@@ -149,9 +149,11 @@ class MainWindow(QMainWindow):
     def open_pair(self, anatomical: str | Path, functional: str | Path, method: str | None = None) -> None:
         if method is not None:
             self.select_method(method)
+        self.restore_bar.setVisible(False)   # the offer is for an empty window: restoring now would replace this
         self.service.open_pair(anatomical, functional)
 
     def open_volume(self, role: str, path: str | Path) -> None:
+        self.restore_bar.setVisible(False)
         self.service.open_source(role, path)
 
     def open_demo(self) -> None:

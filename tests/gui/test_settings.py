@@ -54,6 +54,7 @@ def test_state_survives_a_restart(qtbot, window):
         with qtbot.waitSignal(second.pipelineIdle, timeout=TIMEOUT):
             recent.trigger()
         assert second.model.current_fused().method == "dwt"
+        assert not second.restore_bar.isVisibleTo(second)   # once something is open, restoring would replace it
     finally:
         second.shutdown()
 
