@@ -1,6 +1,6 @@
 """Every fusion method MedFuse offers. The GUI's model selector and ``medfuse methods`` are filled from here.
 
-``typical_ms``: median ms per 256x256 slice on the project's 2-core CPU (`medfuse bench models`, docs/performance.md);
+``typical_ms``: median ms per 256x256 slice on the project's 2-core CPU (`medfuse bench models`, 2026-12-06 runs);
 only an order of magnitude, for ordering work (the loupe) before the session has timed a method itself."""
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ register(MethodInfo(
     "medfuse_gui.fusion.amin:build",
     paper=Paper("MMIF-AMIN: Adaptive Loss-Driven Multi-Scale Invertible Dense Network for Multimodal Medical Image "
                 "Fusion", "T. Luo, W. Xu", "2025", "mmif-amin.txt"),
-    pad_multiple=8, paper_params=76_470, paper_gflops=7.37, typical_ms=573))
+    pad_multiple=8, paper_params=76_470, paper_gflops=7.37, typical_ms=500))
 register(MethodInfo(
     "dilran", "DILRAN", "network",
     "dilated residual attention encoder, softmax + nuclear-norm (SFNN) feature fusion, conv decoder",
     "medfuse_gui.fusion.dilran:build",
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
-    pad_multiple=2, builder_kwargs={"phi": "max"}, typical_ms=800))  # SFNN-max: the paper's final choice (Sec. 4.4)
+    pad_multiple=2, builder_kwargs={"phi": "max"}, typical_ms=600))  # SFNN-max: the paper's final choice (Sec. 4.4)
 register(MethodInfo(
     "dilran-authors", "DILRAN (authors' weights)", "network",
     "DILRAN with the weights released by its authors (trained on Harvard CT-MRI), for fidelity checks",
@@ -47,18 +47,18 @@ register(MethodInfo(
     paper=Paper("An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
                 "M. Zhou, X. Xu, Y. Zhang", "arXiv:2212.04661, 2022", "dilran.txt"),
     # SFNN-max^2: their released code, as their goldens
-    pad_multiple=2, builder_kwargs={"phi": "max2"}, short_title="DILRAN (auth.)", typical_ms=800))
+    pad_multiple=2, builder_kwargs={"phi": "max2"}, short_title="DILRAN (auth.)", typical_ms=600))
 register(MethodInfo(
     "mmif-net", "MMIF-Net", "network",
     "DenseFuse-style encoder, multi-scale layer, hybrid channel+self attention, l1-norm fusion, decoder",
     "medfuse_gui.fusion.mmifnet:build", colour_space="yiq", paper_params=160_000,
     paper=Paper("MMIF: Multimodal Medical Image Fusion Network Based on Multi-Scale Hybrid Attention",
                 "J. Liu, Y. Li, X. Sun, X. Wang, H. Luo", "2025", "mmif-net-multiscale-hybrid-attention.txt"),
-    pad_multiple=1, typical_ms=197))
+    pad_multiple=1, typical_ms=280))
 register(MethodInfo(
     "mask-pa", "Mask-opt + parallel attention", "network",
     "Otsu masks, contrast-enhancement and detail-preserving paths, parallel channel/spatial attention",
     "medfuse_gui.fusion.maskpa:build",
     paper=Paper("Multimodal medical image fusion based on mask optimization and parallel attention mechanism",
                 "J. Di, C. Liang, W. Guo, J. Lian", "2024", "mask-optimization-parallel-attention.txt"),
-    pad_multiple=1, paper_params=5_000_000, paper_gflops=2.5314, short_title="Mask-PA", typical_ms=85))
+    pad_multiple=1, paper_params=5_000_000, paper_gflops=2.5314, short_title="Mask-PA", typical_ms=100))
