@@ -15,15 +15,8 @@ from medfuse_gui.demo import volume_demo_paths
 from medfuse_gui.fusion import amin, dilran, get_model, runtime
 
 
-def test_amin_chunked_attention_equals_the_fused_kernel():
-    torch.manual_seed(0)
-    q, k, v = (torch.randn(300, amin.NUM_HEADS, 64, 2) for _ in range(3))    # 2400 pairs: 10 chunks, the last short
-    expected = F.scaled_dot_product_attention(q, k, v)
-    torch.testing.assert_close(amin.chunked_attention(q, k, v), expected, atol=1e-5, rtol=0)
-
-
 def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit):
-    """256x256 SPECT-MRI 11017 (test split): the runtime's CPU inference (chunked attention, channels_last) against
+    """256x256 SPECT-MRI 11017 (test split): the runtime's CPU inference (compiled attention kernel, channels_last) against
     the formulation used before and still used in training (grad enabled: PyTorch's fused attention kernel)."""
     fuser = get_model("mmif-amin", device="cpu")
     anat, func = spect_unit

@@ -1,0 +1,84 @@
+"""MMIF-AMIN's compiled CPU attention kernel against PyTorch's scaled_dot_product_attention computed in float64."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from medfuse_gui.fusion import amin
+from medfuse_gui.fusion.attention_kernel import grouped_attention
+
+HEADS = amin.NUM_HEADS
+
+
+def reference(qkv: torch.Tensor) -> torch.Tensor:
+    groups, tokens, width = qkv.shape
+    q, k, v = qkv.double().reshape(groups, tokens, 3, HEADS, 2).permute(2, 0, 3, 1, 4)
+    return F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(groups, tokens, 2 * HEADS)
+
+
+@pytest.mark.parametrize("groups, scale", [(1, 1.0), (37, 3.0), (300, 1.0)])
+def test_equals_float64_attention(groups, scale):
+    torch.manual_seed(groups)
+    qkv = torch.randn(groups, 64, 6 * HEADS) * scale
+    out = grouped_attention(qkv, HEADS)
+    assert out.shape == (groups, 64, 2 * HEADS) and out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), reference(qkv), atol=1e-5, rtol=0)
+
+
+def test_scores_too_large_for_the_bound_shift_use_the_row_maximum():
+    # scores up to ~1e3: shifting by |q0| max|k0| + |q1| max|k1| could underflow every exponential of a row
+    torch.manual_seed(1)
+    qkv = torch.randn(20, 64, 6 * HEADS) * 25
+    out = grouped_attention(qkv, HEADS)
+    assert torch.isfinite(out).all()
+    # float32 scores of ~1e3 carry ~1e-4 of rounding in the exponent: as accurate as PyTorch's float32 kernel
+    q, k, v = qkv.reshape(20, 64, 3, HEADS, 2).permute(2, 0, 3, 1, 4)
+    torch_float32 = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(20, 64, 2 * HEADS)
+    exact = reference(qkv)
+    assert (out.double() - exact).abs().max() <= 2 * (torch_float32.double() - exact).abs().max() + 1e-6
+    assert (out.double() - exact).abs().max() < 1e-2
+
+
+def test_one_token_and_uniform_keys_give_hand_computed_values():
+    qkv = torch.zeros(2, 5, 6 * HEADS)
+    qkv[..., :2 * HEADS] = torch.randn(2, 5, 2 * HEADS)          # any queries; keys all zero: uniform weights
+    qkv[..., 4 * HEADS:] = torch.arange(5.0)[None, :, None]      # values 0..4 on every channel
+    assert torch.allclose(grouped_attention(qkv, HEADS), torch.full((2, 5, 2 * HEADS), 2.0), atol=1e-6)
+    single = torch.randn(3, 1, 6 * HEADS)                         # softmax over one key is 1: the output is v
+    torch.testing.assert_close(grouped_attention(single, HEADS), single[..., 4 * HEADS:], atol=0, rtol=3e-7)
+
+
+def test_split_over_workers_is_bitwise_the_one_thread_result():
+    torch.manual_seed(2)
+    qkv = torch.randn(512, 64, 6 * HEADS)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = grouped_attention(qkv, HEADS)
+        torch.set_num_threads(4)
+        split = grouped_attention(qkv, HEADS)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, split)
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(2, 64, 47), torch.zeros(2, 64, 48, dtype=torch.float64)])
+def test_rejects_other_layouts(bad):
+    with pytest.raises(ValueError, match="grouped_attention"):
+        grouped_attention(bad, HEADS)
+
+
+def test_network_uses_it_only_for_cpu_inference(monkeypatch):
+    calls = []
+    monkeypatch.setattr(amin, "grouped_attention", lambda qkv, heads: calls.append(qkv.shape) or
+                        grouped_attention(qkv, heads))
+    attention = amin.MultiHeadSelfAttention().eval()
+    x = torch.randn(4, 64, amin.EMBED_DIM)
+    with torch.no_grad():
+        fast = attention(x)
+    assert calls == [(4, 64, 3 * amin.EMBED_DIM)]
+    slow = attention(x)                      # grad enabled (training): PyTorch's fused kernel
+    assert len(calls) == 1
+    torch.testing.assert_close(fast, slow.detach(), atol=1e-5, rtol=0)
