@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention_kernel import HEAD_CHANNELS, grouped_attention
+from .amin_kernels import HEAD_CHANNELS, accumulate_activate, grouped_attention
 from .threads import worker_pool
 
 FEATURE_CHANNELS = 8        # width of each modality's invertible features (split 4 | 4 by the coupling)
@@ -96,9 +96,16 @@ class DenseNetwork(nn.Module):
         weights, bias = self._incremental_weights()
         g = self.growth
         acc = F.conv2d(r0, weights[0], bias, padding=1)    # pre-activations of R_1..R_4 and R_out, from R_0
-        for j in range(1, 5):
-            feature = self.act(acc[:, (j - 1) * g:j * g])
-            acc[:, j * g:] += F.conv2d(feature, weights[j], padding=1)
+        update = None
+        for j in range(1, 6):
+            # one compiled pass: add the previous update into the later layers' pre-activations, activate R_j
+            feature = accumulate_activate(acc, update, (j - 1) * g, g if j < 5 else 0)
+            if feature is None:   # not channels-last float32 on the CPU: PyTorch's operators
+                if update is not None:
+                    acc[:, (j - 1) * g:] += update
+                feature = self.act(acc[:, (j - 1) * g:j * g]) if j < 5 else None
+            if j < 5:
+                update = F.conv2d(feature, weights[j], padding=1)
         return acc[:, 4 * g:]
 
 
@@ -331,22 +338,22 @@ class MMIFAMIN(nn.Module):
         return self.reconstruction(torch.cat([unique_anatomical, unique_functional, complementary], dim=1))
 
     def _forward_two_lanes(self, anatomical: torch.Tensor, functional: torch.Tensor) -> torch.Tensor:
-        """The same function, its independent parts on two CPU lanes of half the threads each: the two IDNs and the
-        3x3 branch here, the 5x5 and 7x7 branches in a side thread (about equal work). Its hundreds of small
-        kernels scale poorly across threads; two lanes of one thread each ran 699 -> 530 ms at 256x256 and
-        249 -> 183 ms at 128x128 on 2 cores, no gain at 384 and 512 (memory-bound): docs/performance.md."""
+        """The same function, its five independent chains of about equal work (two IDNs, three MCFEM branches) on two
+        CPU lanes of half the threads each: the IDNs here, the 3x3 and 5x5 branches in a side thread, then the 7x7
+        branch with all threads. Its hundreds of small kernels scale poorly across threads; one thread per lane keeps
+        both cores busy without OpenMP sync (docs/performance.md, "two lanes")."""
         threads = torch.get_num_threads()
         attended = self.mcfem.cbam(torch.cat([anatomical, functional], dim=1))
         side = worker_pool("mmif-amin-lane", 1).submit(_run_in_lane, threads - threads // 2, self.mcfem.scale_features,
-                                                       attended, (1, 2))
+                                                       attended, (0, 1))
         torch.set_num_threads(threads // 2)
         try:
             unique_anatomical = self.idn_anatomical(self.lift_anatomical(anatomical))
             unique_functional = self.idn_functional(self.lift_functional(functional))
-            (small,) = self.mcfem.scale_features(attended, (0,))
         finally:
             torch.set_num_threads(threads)
-            medium, large = side.result()
+            small, medium = side.result()
+        (large,) = self.mcfem.scale_features(attended, (2,))
         complementary = small + medium + large
         return self.reconstruction(torch.cat([unique_anatomical, unique_functional, complementary], dim=1))
 

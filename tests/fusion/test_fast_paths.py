@@ -31,9 +31,9 @@ def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit)
     assert reference.std() > 0.05
 
 
-def test_amin_two_lanes_equal_one_lane_and_run_the_larger_branches_beside(spect_unit, monkeypatch):
-    """With 2+ threads a 256x256 CPU inference runs the IDNs and the 3x3 branch here, the 5x5 and 7x7 branches in the
-    side lane: same output as the one-lane path, and the caller's thread count is restored."""
+def test_amin_two_lanes_equal_one_lane_and_run_two_branches_beside(spect_unit, monkeypatch):
+    """With 2+ threads a 256x256 CPU inference runs the IDNs here and the 3x3 and 5x5 branches in the side lane, then
+    the 7x7 branch here with all threads: same output as the one-lane path, and the caller's thread count is restored."""
     import threading
 
     module = get_model("mmif-amin", device="cpu").module
@@ -42,7 +42,8 @@ def test_amin_two_lanes_equal_one_lane_and_run_the_larger_branches_beside(spect_
     scale_features = amin.MCFEM.scale_features
 
     def spy(self, attended, scales):
-        calls.append((threading.current_thread().name.startswith("mmif-amin-lane"), tuple(scales)))
+        calls.append((threading.current_thread().name.startswith("mmif-amin-lane"), tuple(scales),
+                      torch.get_num_threads()))
         return scale_features(self, attended, scales)
 
     monkeypatch.setattr(amin.MCFEM, "scale_features", spy)
@@ -52,16 +53,16 @@ def test_amin_two_lanes_equal_one_lane_and_run_the_larger_branches_beside(spect_
         with torch.no_grad():
             two = module(anat, func)
             assert torch.get_num_threads() == 2
-            assert sorted(calls) == [(False, (0,)), (True, (1, 2))]
+            assert calls == [(True, (0, 1), 1), (False, (2,), 2)]   # the side lane first: the 7x7 waits for it
             calls.clear()
             monkeypatch.setattr(amin, "TWO_LANE_MAX_PIXELS", 128 * 128)   # 256x256 is now above it: one lane
             one = module(anat, func)
-            assert calls == [(False, (0, 1, 2))]
+            assert calls == [(False, (0, 1, 2), torch.get_num_threads())]
             calls.clear()
             monkeypatch.setattr(amin, "TWO_LANE_MAX_PIXELS", 256 * 256)
             torch.set_num_threads(1)
             module(anat, func)
-            assert calls == [(False, (0, 1, 2))]
+            assert calls == [(False, (0, 1, 2), torch.get_num_threads())]
     finally:
         torch.set_num_threads(threads)
     torch.testing.assert_close(two, one, atol=1e-5, rtol=0)

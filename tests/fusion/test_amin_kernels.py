@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from medfuse_gui.fusion import amin
-from medfuse_gui.fusion.attention_kernel import grouped_attention
+from medfuse_gui.fusion.amin_kernels import accumulate_activate, grouped_attention
 
 HEADS = amin.NUM_HEADS
 
@@ -82,3 +82,42 @@ def test_network_uses_it_only_for_cpu_inference(monkeypatch):
     slow = attention(x)                      # grad enabled (training): PyTorch's fused kernel
     assert len(calls) == 1
     torch.testing.assert_close(fast, slow.detach(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("start, width, growth", [(0, 0, 3), (3, 13, 3), (9, 7, 3), (12, 4, 0)])
+def test_accumulate_activate_equals_add_then_leaky_relu(start, width, growth):
+    torch.manual_seed(start)
+    acc = torch.randn(2, 16, 24, 40).contiguous(memory_format=torch.channels_last)
+    update = None if width == 0 else torch.randn(2, width, 24, 40).contiguous(memory_format=torch.channels_last)
+    expected_acc = acc.clone()
+    if update is not None:
+        expected_acc[:, start:] += update
+    expected_feature = F.leaky_relu(expected_acc[:, start:start + growth])
+    feature = accumulate_activate(acc, update, start, growth)
+    assert torch.equal(acc, expected_acc)                       # in place, exactly: one float32 addition each
+    assert torch.equal(feature, expected_feature)
+    assert feature.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_accumulate_activate_declines_other_layouts():
+    acc = torch.randn(1, 16, 8, 8)                               # default (NCHW) layout: PyTorch's operators instead
+    before = acc.clone()
+    assert accumulate_activate(acc, torch.randn(1, 13, 8, 8), 3, 3) is None
+    assert torch.equal(acc, before)                              # and nothing was added
+
+
+def test_accumulate_activate_split_over_workers_is_bitwise_the_one_thread_result():
+    torch.manual_seed(3)
+    acc = torch.randn(1, 16, 256, 256).contiguous(memory_format=torch.channels_last)
+    update = torch.randn(1, 10, 256, 256).contiguous(memory_format=torch.channels_last)
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for count in (1, 4):                                     # 65,536 pixels: four workers of 16,384
+            torch.set_num_threads(count)
+            target = acc.clone()
+            results.append((accumulate_activate(target, update, 6, 3), target))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    torch.testing.assert_close(results[0][1][:, 6:], acc[:, 6:] + update, atol=0, rtol=0)
