@@ -47,7 +47,9 @@ def reexec_with_tuned_malloc(module: str, argv: list[str]) -> None:
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is the program
         command = [sys.executable, *argv]
     else:
-        command = [sys.executable, "-m", module, *argv]
+        # -P (3.11+): `-m` would put the current directory first on sys.path, so a folder or file there named like
+        # medfuse_gui or one of its dependencies would be imported instead (the entry point itself does not do that)
+        command = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m", module, *argv]
     try:
         os.execve(command[0], command, env)
     except OSError:

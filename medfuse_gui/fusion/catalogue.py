@@ -32,7 +32,7 @@ register(MethodInfo(
     "medfuse_gui.fusion.amin:build",
     paper=Paper("MMIF-AMIN: Adaptive Loss-Driven Multi-Scale Invertible Dense Network for Multimodal Medical Image "
                 "Fusion", "T. Luo, W. Xu", "2025", "mmif-amin.txt"),
-    pad_multiple=8, paper_params=76_470, paper_gflops=7.37, typical_ms=500))
+    pad_multiple=8, paper_params=76_470, paper_gflops=7.37, typical_ms=430))
 register(MethodInfo(
     "dilran", "DILRAN", "network",
     "dilated residual attention encoder, softmax + nuclear-norm (SFNN) feature fusion, conv decoder",

@@ -70,3 +70,25 @@ def test_the_console_script_reexecutes_with_one_malloc_arena(tmp_path):
     code = "import sys; from medfuse_gui._launch import reexec_with_tuned_malloc as r; r('medfuse_gui_probe', [])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["1", "PASSIVE"], out.stderr
+
+
+def test_the_relaunch_does_not_import_from_the_current_directory(tmp_path):
+    """`medfuse` run in a folder holding a module named like one it imports must still import the installed one."""
+    import os
+    import subprocess
+    import sys
+
+    if sys.version_info < (3, 11):
+        pytest.skip("python -P needs 3.11")
+    installed, shadow = tmp_path / "installed", tmp_path / "work"
+    installed.mkdir()
+    shadow.mkdir()
+    (installed / "medfuse_gui_probe.py").write_text("import probe_dependency; print(probe_dependency.WHERE)\n")
+    (installed / "probe_dependency.py").write_text("WHERE = 'installed'\n")
+    (shadow / "probe_dependency.py").write_text("WHERE = 'current directory'\n")
+    env = {k: v for k, v in os.environ.items() if k not in _launch.TUNED and k != "MEDFUSE_NO_REEXEC"}
+    env["PYTHONPATH"] = os.pathsep.join([str(installed), *[p for p in sys.path if p]])
+    code = "from medfuse_gui._launch import reexec_with_tuned_malloc as r; r('medfuse_gui_probe', [])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=shadow, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["installed"], out.stderr
