@@ -1,12 +1,12 @@
 """MMIF-AMIN's CPU inference kernels, compiled by numba: grouped attention, and the dense networks' accumulate-activate.
 
-Attention. MMIF-AMIN attends over groups of 64 tokens with 8 heads of 2 channels: per 256² slice 302 M scores, each costing two
-multiply-adds and one exponential. Done with PyTorch's operators, every score is written to memory, read back by the
-softmax, written again and read by the second product (and the flash kernel spends its time on per-block overhead at
-this head size), so the attention was ~60 % of the network's time. Here each (group, head) pair is done in registers
-and L1: scores, exponentials, their sum and the weighted sum of the values, one row of queries at a time, and the
-result is written straight into the layout the output projection reads. numba compiles it (LLVM, AVX2 where present);
-the exponential is Cephes' single-precision polynomial (~1 ulp), written out so that LLVM can vectorise it.
+Attention. MMIF-AMIN attends over groups of 64 tokens with 8 heads of 2 channels: per 256² slice 302 M scores, each
+costing two multiply-adds and one exponential. Done with PyTorch's operators, every score is written to memory, read
+back by the softmax, written again and read by the second product (and the flash kernel spends its time on per-block
+overhead at this head size), so the attention was ~60 % of the network's time. Here each (group, head) pair is done
+in registers and L1: scores, exponentials, their sum and the weighted sum of the values, one row of queries at a
+time, and the result is written straight into the layout the output projection reads. numba compiles it (LLVM, AVX2
+where present); the exponential is Cephes' single-precision polynomial (~1 ulp), written out so LLVM vectorises it.
 
 Numerics: softmax is shift-invariant; each row is shifted by an upper bound of its scores, |q0| max|k0| + |q1| max|k1|
 (so no exponential exceeds 1), and by the exact row maximum where that bound exceeds 40 (a looser shift could make

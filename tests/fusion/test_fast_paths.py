@@ -16,7 +16,7 @@ from medfuse_gui.fusion import amin, dilran, get_model, runtime
 
 
 def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit):
-    """256x256 SPECT-MRI 11017 (test split): the runtime's CPU inference (compiled attention kernel, channels_last) against
+    """256x256 SPECT-MRI 11017 (test split): the runtime's CPU inference (compiled kernels, channels_last) against
     the formulation used before and still used in training (grad enabled: PyTorch's fused attention kernel)."""
     fuser = get_model("mmif-amin", device="cpu")
     anat, func = spect_unit
@@ -33,7 +33,7 @@ def test_amin_shipped_weights_equal_the_previous_path_on_a_real_pair(spect_unit)
 
 def test_amin_two_lanes_equal_one_lane_and_run_two_branches_beside(spect_unit, monkeypatch):
     """With 2+ threads a 256x256 CPU inference runs the IDNs here and the 3x3 and 5x5 branches in the side lane, then
-    the 7x7 branch here with all threads: same output as the one-lane path, and the caller's thread count is restored."""
+    the 7x7 branch here with all threads: same output as the one-lane path; the caller's thread count is restored."""
     import threading
 
     module = get_model("mmif-amin", device="cpu").module
