@@ -1,6 +1,6 @@
 """MMIF-AMIN (Luo & Xu, 2025): invertible dense networks + multi-scale complementary feature extraction.
 
-Data flow (section 3 and the ablations of Table 4; Fig. 2 itself is not in the text we have — docs/models.md (MMIF-AMIN)
+Data flow (section 3 and the ablations of Table 4; Fig. 2 itself is not in the text we have — docs/models/mmif-amin.md
 lists every choice the paper leaves open):
 
     anatomical ─ lift 3x3 ─ IDN (6 IDBs) ───────────────┐

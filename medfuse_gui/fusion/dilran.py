@@ -3,7 +3,7 @@
 Zhou, Xu, Zhang, "An Attention-based Multi-Scale Feature Learning Network for Multimodal Medical Image Fusion",
 arXiv:2212.04661 (2022); text in ../shared/papers/dilran.txt. The layers follow the authors' released code
 (simonZhou86/dilran, ``model_v5``) wherever it differs from the paper, so that their trained weights load and
-reproduce their outputs; docs/models.md (DILRAN) lists every difference.
+reproduce their outputs; docs/models/dilran.md lists every difference.
 
 Pipeline (paper Fig. 1): feature extractor on each source -> fixed fusion rule on the two feature maps ->
 reconstructor. Training (paper Sec. 4.2) drops the fusion rule and trains extractor + reconstructor as an
@@ -163,7 +163,7 @@ def channel_nuclear_norms(maps: torch.Tensor) -> torch.Tensor:
     Singular values only: sigma_i = sqrt(lambda_i(S S^T)), the eigenvalues of each map's Gram matrix over its smaller
     side, in float64 so the small singular values survive the squaring (their error is ~sqrt(eps64) sigma_max = 1e-8
     sigma_max; float32 SVD's is ~1e-6). Half the cost of one float32 SVD per map; on CPU the symmetric eigensolver
-    also splits over cores (see _nuclear_norms_cpu). docs/models.md (DILRAN), docs/performance.md.
+    also splits over cores (see _nuclear_norms_cpu). docs/models/dilran.md, docs/performance.md.
     """
     n, c, h, w = maps.shape
     if maps.device.type == "cpu":

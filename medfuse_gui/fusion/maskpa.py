@@ -3,7 +3,7 @@
 Di, Liang, Guo, Lian, "Multimodal medical image fusion based on mask optimization and parallel attention mechanism",
 J. Measurement Science and Instrumentation 16(1):26-36, 2025 (received 2024); text in
 ../shared/papers/mask-optimization-parallel-attention.txt. The paper gives no code and no channel widths; every
-choice made where it is silent is listed in docs/models.md (mask-pa).
+choice made where it is silent is listed in docs/models/mask-pa.md.
 
 Fusion network (paper Fig. 1): Otsu binary masks of both sources (Sec. 1.1) -> three feature paths (Sec. 1.2):
 [MRI, MRI mask] and [functional, functional mask] through four 3x3 conv blocks each, [MRI, functional] through

@@ -7,7 +7,7 @@ A DenseFuse auto-encoder (Li & Wu 2019) whose encoder ends in a multi-scale laye
 convolutions, a self-attention convolution block (Eqs. 1-3) and channel attention fed by global average pooling
 (Eq. 4). At inference the two sources are encoded by the same weights, each scale is fused by DenseFuse's l1-norm
 strategy, and the three fused scales are concatenated ("cascaded") into the decoder. Training reconstructs single
-images (see medfuse_gui/training/losses/mmifnet.py). The paper contradicts itself in places; docs/models.md (MMIF-Net)
+images (see medfuse_gui/training/losses/mmifnet.py). The paper contradicts itself in places; docs/models/mmif-net.md
 lists every reading and deviation.
 """
 

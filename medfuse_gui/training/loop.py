@@ -86,8 +86,8 @@ def freeze_batchnorm(model: torch.nn.Module) -> int:
     """Put every BatchNorm layer in eval mode: it normalises with its stored running statistics (which stop
     updating) while its affine terms keep training. The network trained is then exactly the function that runs at
     inference; in train mode BatchNorm normalises by each batch's own statistics, and the running averages it is
-    evaluated with can differ from them (DILRAN uses one BatchNorm at two depths, docs/models.md). Returns the number
-    of layers frozen."""
+    evaluated with can differ from them (DILRAN uses one BatchNorm at two depths, docs/models/dilran.md). Returns the
+    number of layers frozen."""
     frozen = 0
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):

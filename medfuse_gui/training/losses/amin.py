@@ -17,7 +17,8 @@ the sources, so they carry no gradient.
   all let the RMI terms dominate instead, and the output drifts to an offset copy of the functional image. The
   CDDFuse Evaluator's AG (AG_DEFINITION = "evaluator": central differences, /2 in the root; alpha ~ 9.6 / 4.1, a
   0.6x smaller SSIM share) still collapses onto the MRI (SSIM(F, MRI) 0.994 by step 270; stopped there). The
-  shipped weights use the literal reading (the defaults below); docs/models.md and docs/results.md report the result.
+  shipped weights use the literal reading (the defaults below); docs/models/mmif-amin.md and docs/results.md report
+  the result.
 * EN (eq. 12): Shannon entropy in bits of the 256-level histogram of round(255 x).
 * SSIM: Wang et al. 2004 [30], 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, data range 1, 'valid' window
   positions, mean over the map.

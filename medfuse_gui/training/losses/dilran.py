@@ -11,7 +11,7 @@ together, so BatchNorm sees both modalities).
 The paper's perceptual term (Eq. 8) compares ImageNet-VGG16 block-3 features; those weights cannot be fetched here,
 so Percep is replaced by a multi-scale structural dissimilarity: the mean over scales 1, 1/2 and 1/4 (block 3 of
 VGG16 works at 1/4 resolution) of 1 - SSIM. It is fixed, differentiable and needs no download; like the VGG term it
-rewards local structure and contrast that a pixel MSE under-weights. docs/models.md (DILRAN) explains the choice.
+rewards local structure and contrast that a pixel MSE under-weights. docs/models/dilran.md explains the choice.
 """
 
 from __future__ import annotations

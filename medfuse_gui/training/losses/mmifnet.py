@@ -11,7 +11,7 @@ reconstruction O = decoder(encoder(I)):
     L      = L_p + SSIM_WEIGHT * L_ssim, averaged over both sources.
 
 SSIM_WEIGHT = 1: the paper gives the range [0, 1] but no value; 1 is the one value shared with DenseFuse's tested
-weights (1, 10, 100, 1000), which favoured structure. See docs/models.md (MMIF-Net).
+weights (1, 10, 100, 1000), which favoured structure. See docs/models/mmif-net.md.
 """
 
 from __future__ import annotations
