@@ -175,8 +175,9 @@ def grouped_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 @_jit
-def _accumulate_activate(acc, update, start, growth, feature, first, last):
-    """acc[p, start:] += update[p]; feature[p] = LeakyReLU(acc[p, start:start + growth]) for pixels first..last-1."""
+def _accumulate_activate(acc, update, start, feature_start, growth, feature, first, last):
+    """acc[p, start:] += update[p]; feature[p] = LeakyReLU(acc[p, feature_start:feature_start + growth]) for pixels
+    first..last-1."""
     # flat arrays and unsigned offsets: numba adds no negative-index wraparound, so the short rows vectorise (2x)
     channels = np.uint64(acc.shape[1])
     width = np.uint64(update.shape[1])
@@ -188,16 +189,25 @@ def _accumulate_activate(acc, update, start, growth, feature, first, last):
         row = p * channels + np.uint64(start)
         for c in range(width):
             flat_acc[row + c] += flat_update[p * width + c]
+        source = p * channels + np.uint64(feature_start)
         for c in range(growth):
-            x = flat_acc[row + c]
+            x = flat_acc[source + c]
             flat_feature[p * growth + c] = x if x >= 0 else x * LEAKY_SLOPE
 
 
-def accumulate_activate(acc: torch.Tensor, update: torch.Tensor | None, start: int, growth: int) -> torch.Tensor | None:
+def accumulate_activate(acc: torch.Tensor, update: torch.Tensor | None, start: int, growth: int,
+                        feature_start: int | None = None) -> torch.Tensor | None:
     """In place: ``acc[:, start:] += update`` (``update`` None: nothing added), then return
-    ``LeakyReLU(acc[:, start:start + growth])`` — for channels-last float32 CPU tensors of one layout; None when they
-    are not (the caller then uses PyTorch's operators)."""
+    ``LeakyReLU(acc[:, feature_start:feature_start + growth])`` (``feature_start`` defaults to ``start``) — for
+    channels-last float32 CPU tensors of one layout; None when they are not (the caller then uses PyTorch's
+    operators)."""
+    feature_start = start if feature_start is None else feature_start
     n, channels, h, w = acc.shape
+    width = 0 if update is None else update.shape[1]
+    if (update is not None and start + width != channels) or not 0 <= feature_start <= channels - growth:
+        # the kernel does no bounds checks: refuse what would write outside acc or feature
+        raise ValueError(f"accumulate_activate: update of {width} channels at {start}, feature of {growth} at "
+                         f"{feature_start}, for an accumulator of {channels}")
     tensors = (acc,) if update is None else (acc, update)
     if any(t.dtype != torch.float32 or t.device.type != "cpu" or t.shape[0] != n or t.shape[2:] != acc.shape[2:]
            or not t.is_contiguous(memory_format=torch.channels_last) for t in tensors):
@@ -209,7 +219,8 @@ def accumulate_activate(acc: torch.Tensor, update: torch.Tensor | None, start: i
     features = feature.permute(0, 2, 3, 1).numpy().reshape(n * h * w, growth)
     if pixels.ctypes.data != acc.data_ptr():   # reshape had to copy (odd strides): the sums would be lost
         return None
-    _split_over_threads(_accumulate_activate, n * h * w, MIN_PIXELS_PER_WORKER, pixels, added, start, growth, features)
+    _split_over_threads(_accumulate_activate, n * h * w, MIN_PIXELS_PER_WORKER, pixels, added, start, feature_start,
+                        growth, features)
     return feature
 
 

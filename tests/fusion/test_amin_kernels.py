@@ -121,3 +121,26 @@ def test_accumulate_activate_split_over_workers_is_bitwise_the_one_thread_result
         torch.set_num_threads(threads)
     assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
     torch.testing.assert_close(results[0][1][:, 6:], acc[:, 6:] + update, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("start, feature_start, width, growth", [(0, 3, 16, 3), (8, 9, 8, 3), (8, 12, 8, 0)])
+def test_accumulate_activate_reads_the_feature_from_its_own_offset(start, feature_start, width, growth):
+    """The dense networks pad their stacked convolutions with leading zero filters (13 -> 16 and 7 -> 8 outputs):
+    the update then starts before the feature that is activated."""
+    torch.manual_seed(feature_start)
+    acc = torch.randn(1, 16, 12, 20).contiguous(memory_format=torch.channels_last)
+    update = torch.randn(1, width, 12, 20).contiguous(memory_format=torch.channels_last)
+    expected_acc = acc.clone()
+    expected_acc[:, start:] += update
+    feature = accumulate_activate(acc, update, start, growth, feature_start=feature_start)
+    assert torch.equal(acc, expected_acc)
+    assert torch.equal(feature, F.leaky_relu(expected_acc[:, feature_start:feature_start + growth]))
+
+
+def test_accumulate_activate_refuses_offsets_outside_the_accumulator():
+    acc = torch.randn(1, 16, 8, 8).contiguous(memory_format=torch.channels_last)
+    update = torch.randn(1, 13, 8, 8).contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="update of 13 channels at 0"):
+        accumulate_activate(acc, update, 0, 3)
+    with pytest.raises(ValueError, match="feature of 3 at 14"):
+        accumulate_activate(acc, None, 0, 3, feature_start=14)

@@ -234,3 +234,19 @@ def test_blas_is_single_threaded_only_inside_the_limit():
     with blas_threads(1):
         assert set(blas_threads_now().values()) == {1}
     assert blas_threads_now() == before
+
+
+def test_amin_incremental_dense_network_in_the_default_layout_equals_the_dense_form():
+    """Outside channels-last (PyTorch's operators instead of the compiled accumulate) the padded weight stacks give
+    the same function too."""
+    torch.manual_seed(5)
+    dense = amin.DenseNetwork(4, 4)
+    with torch.no_grad():
+        dense.out.weight.normal_(0, 0.2)
+    r0 = torch.randn(2, 4, 24, 32)
+    with torch.enable_grad():
+        expected = dense(r0).detach()
+    with torch.inference_mode():
+        got = dense(r0)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert [w.shape[0] for w in dense._incremental_weights()[0]] == [16, 16, 16, 8, 8]
