@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from medfuse_gui.fusion import amin
-from medfuse_gui.fusion.amin_kernels import accumulate_activate, grouped_attention
+from medfuse_gui.fusion.amin_kernels import accumulate_activate, coupling, grouped_attention
 
 HEADS = amin.NUM_HEADS
 
@@ -144,3 +144,44 @@ def test_accumulate_activate_refuses_offsets_outside_the_accumulator():
         accumulate_activate(acc, update, 0, 3)
     with pytest.raises(ValueError, match="feature of 3 at 14"):
         accumulate_activate(acc, None, 0, 3, feature_start=14)
+
+
+def _coupling_inputs(n=2, h=24, w=40):
+    torch.manual_seed(11)
+    x = torch.randn(n, 8, h, w).contiguous(memory_format=torch.channels_last)
+    y1 = torch.randn(n, 4, h, w).contiguous(memory_format=torch.channels_last)
+    rho_acc, eta_acc = (3 * torch.randn(n, 16, h, w).contiguous(memory_format=torch.channels_last) for _ in range(2))
+    rho_acc[0, 12, 0, 0], rho_acc[0, 13, 0, 0], rho_acc[-1, 14, 3, 5] = 300.0, -300.0, 0.0   # saturated and zero
+    return y1, x, rho_acc[:, 12:], eta_acc[:, 12:]               # the dense networks' outputs are such slices
+
+
+def test_coupling_equals_the_pytorch_formula():
+    """cat([y1, exp(4 (sigmoid(rho) - 1/2)) x2 + eta]) of eq. 3 with clamp 2, to float32 rounding of its terms."""
+    y1, x, rho, eta = _coupling_inputs()
+    scale = torch.exp(4.0 * (torch.sigmoid(rho.double()) - 0.5))
+    expected = torch.cat([y1.double(), scale * x[:, 4:].double() + eta.double()], dim=1)
+    out = coupling(y1, x, rho, eta, 4.0)
+    assert out.is_contiguous(memory_format=torch.channels_last) and out.shape == x.shape
+    assert torch.equal(out[:, :4], y1)
+    magnitude = (scale * x[:, 4:].double()).abs() + eta.double().abs()
+    assert ((out[:, 4:].double() - expected[:, 4:]).abs() / magnitude).max() < 2e-6
+    assert torch.isfinite(out).all()
+
+
+def test_coupling_split_over_workers_is_bitwise_the_one_thread_result():
+    y1, x, rho, eta = _coupling_inputs(1, 256, 256)            # 65,536 pixels: four workers of 16,384
+    threads = torch.get_num_threads()
+    try:
+        results = []
+        for count in (1, 4):
+            torch.set_num_threads(count)
+            results.append(coupling(y1, x, rho, eta, 4.0))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0], results[1])
+
+
+def test_coupling_declines_other_layouts():
+    y1, x, rho, eta = _coupling_inputs()
+    assert coupling(y1.contiguous(), x.contiguous(), rho.contiguous(), eta.contiguous(), 4.0) is None
+    assert coupling(y1, x[:, :6], rho, eta, 4.0) is None           # x must hold both halves
