@@ -365,7 +365,7 @@ class MMIFAMIN(nn.Module):
         """The same function, its five independent chains of about equal work (two IDNs, three MCFEM branches) on two
         CPU lanes of half the threads each: the IDNs here, the 3x3 and 5x5 branches in a side thread, then the 7x7
         branch with all threads. Its hundreds of small kernels scale poorly across threads; one thread per lane keeps
-        both cores busy without OpenMP sync (docs/performance.md, "two lanes")."""
+        both cores busy without OpenMP sync (docs/performance-mmif-amin.md, "two lanes")."""
         threads = torch.get_num_threads()
         attended = self.mcfem.cbam(torch.cat([anatomical, functional], dim=1))
         side = worker_pool("mmif-amin-lane", 1).submit(_run_in_lane, threads - threads // 2, self.mcfem.scale_features,
