@@ -137,3 +137,32 @@ def test_register_starts_from_the_nudged_alignment(window, qtbot, tmp_path):
     with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as aligned:
         qtbot.mouseClick(controls.toolbar.widgetForAction(controls.register_action), Qt.MouseButton.LeftButton)
     assert np.abs(aligned.args[0].transform_points(points) - truth(points)).max() < 0.3
+
+
+def test_the_check_panel_keeps_the_image_in_view_as_it_comes_and_goes(window, qtbot, shifted_pair):
+    """Showing the fourth panel narrows the others; pyqtgraph's linked views had then doubled their range (the images
+    shrank to half the panels' width, and stayed so when the panel went). The part of the image in view stays, fitted
+    to the panels' new width, after a registration switches the check view on and after it is switched off."""
+    anatomical, functional, _ = shifted_pair
+    open_and_wait(window, qtbot, anatomical, functional)
+    view = window.viewer.panels["anatomical"].view
+
+    def x_range_and_pixels_per_unit():
+        (x0, x1), _ = view.viewRange()
+        return (x0, x1), view.width() / (x1 - x0)
+
+    before, scale_before = x_range_and_pixels_per_unit()
+    controls = window.registration
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS):
+        controls.register()
+    qtbot.waitUntil(lambda: window.model.current_fused() is not None, timeout=TIMEOUT_MS)
+    with_check, scale_with_check = x_range_and_pixels_per_unit()
+    assert window.viewer.panels["check"].isVisible()
+    assert with_check == pytest.approx(before, abs=0.5)             # the same columns in view, across the narrower panel
+    assert scale_with_check < scale_before
+    assert window.viewer.panels["check"].view.viewRange()[0] == pytest.approx(before, abs=1.0)
+
+    window.model.alignment.set_check_mode("off")     # the model's events are synchronous in the GUI thread
+    assert window.viewer.panels["check"].isHidden()
+    after, scale_after = x_range_and_pixels_per_unit()
+    assert after == pytest.approx(before, abs=0.5) and scale_after == pytest.approx(scale_before, rel=1e-3)
