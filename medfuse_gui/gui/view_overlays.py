@@ -26,7 +26,8 @@ class EdgeLabels:
         self.view = view
         self.items = {}
         for edge, anchor in self.ANCHORS.items():
-            item = pg.TextItem("", color=LABEL_COLOUR, anchor=anchor)
+            # on a dark backing: the crosshair often runs through an edge's middle, and hid an "I" drawn over it
+            item = pg.TextItem("", color=LABEL_COLOUR, anchor=anchor, fill=pg.mkBrush(0, 0, 0, 190))
             item.setParentItem(view)
             item.setZValue(30)
             self.items[edge] = item
