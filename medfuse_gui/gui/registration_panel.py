@@ -146,9 +146,12 @@ class RegistrationControls(QObject):
         self.check_combo.setCurrentIndex(CHECK_MODES.index(self.state.check_mode))
         self.check_combo.blockSignals(False)
         transform = self.state.transform
-        self.alignment_label.setText(" world alignment " if transform is None else
-                                     f" registered: {transform.rotation_deg():.1f}°, "
-                                     f"{(transform.translation ** 2).sum() ** 0.5:.1f} mm ")
+        if transform is None:
+            self.alignment_label.setText(" world alignment ")
+        else:
+            how = "nudged" if transform.by_hand else "registered"
+            shift = float((transform.translation ** 2).sum() ** 0.5)
+            self.alignment_label.setText(f" {how}: {transform.rotation_deg():.1f}°, {shift:.1f} mm ")
         self.alignment_label.setToolTip("" if transform is None else transform.describe())
         if self.dialog is not None:
             self.dialog.refresh()

@@ -284,11 +284,20 @@ class Transform:
         except (KeyError, TypeError, ValueError) as exc:
             raise MedFuseError(f"the saved registration transform is incomplete or malformed ({exc})") from exc
 
+    @property
+    def by_hand(self) -> bool:
+        """Made by nudges from the files' world alignment (no registration, no transform file)."""
+        return self.method == "identity" and self.metric_value is None
+
     def describe(self) -> str:
         """One line for provenance: what was done, how well, and how large the correction is."""
         shift = float(np.linalg.norm(self.translation))  # T(c) - c
-        how = self.method or "given transform"
-        parts = [f"functional registered to anatomical: {self.dimension}-D {self.kind} ({how})"]
+        if self.by_hand:   # nudges only: saying "registered" would claim a registration that never ran
+            parts = [f"functional aligned to anatomical by hand: {self.dimension}-D {self.kind} from the files' "
+                     "world alignment"]
+        else:
+            how = self.method or "given transform"
+            parts = [f"functional registered to anatomical: {self.dimension}-D {self.kind} ({how})"]
         if self.metric_value is not None:
             parts.append(f"Mattes MI {self.metric_value:.4f}")
         if self.iterations is not None:

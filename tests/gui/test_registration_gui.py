@@ -108,6 +108,9 @@ def test_nudge_keys_and_dialog(window, qtbot):
         dialog.apply_button.click()
     assert aligned.args[0].rotation_deg() == pytest.approx(3.0, abs=1e-6)
     assert "2 manual nudge(s)" in dialog.current.text()
+    # nudges alone are not a registration, and the window does not say they were
+    assert "aligned to anatomical by hand" in dialog.current.text()
+    assert controls.alignment_label.text().strip().startswith("nudged: 3.0°")
     with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS):
         dialog.world_button.click()
     np.testing.assert_array_equal(model.pair.functional.pixels[0], before)

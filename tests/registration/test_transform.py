@@ -119,3 +119,16 @@ def test_describe_is_one_line():
     text = example().describe()
     assert "\n" not in text and "Mattes MI -0.5100" in text and "87 iterations" in text
     assert len(example().describe_short()) <= 60
+
+
+def test_describe_says_whether_a_registration_ran():
+    """Nudges from the world alignment are not a registration: the provenance and the window must not say so."""
+    by_hand = Transform.identity(3).nudged(translation_mm=(1.0, 0.0, 0.0))
+    assert by_hand.by_hand
+    assert by_hand.describe().startswith("functional aligned to anatomical by hand: 3-D rigid from the files'")
+    assert "1 manual nudge(s)" in by_hand.describe() and "manual+nudged" in by_hand.describe_short()
+    registered_then_nudged = example().nudged(translation_mm=(1.0, 0.0, 0.0))
+    assert not registered_then_nudged.by_hand
+    assert registered_then_nudged.describe().startswith("functional registered to anatomical: 3-D rigid (test)")
+    given = Transform.from_dict({**example().to_dict(), "method": "", "metric_value": None})  # a file that does not say
+    assert not given.by_hand and "(given transform)" in given.describe()

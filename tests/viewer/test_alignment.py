@@ -241,7 +241,7 @@ def test_a_transform_that_does_not_fit_the_images_is_reported_and_not_kept():
     assert viewer.state.transform is None and viewer.model.pair.transform is None
 
 
-def test_exported_volume_says_it_was_registered(demo, tmp_path):
+def test_exported_volume_says_how_it_was_aligned(demo, tmp_path):
     demo.state.nudge((2.0, 0.0, 0.0))
     demo.run()
     demo.service.export_volume(tmp_path / "fused.nii.gz", "nifti")
@@ -251,7 +251,7 @@ def test_exported_volume_says_it_was_registered(demo, tmp_path):
     demo.service.export_volume(tmp_path / "dicom", "dicom")
     demo.run()
     dataset = pydicom.dcmread(next((tmp_path / "dicom").glob("*.dcm")))
-    assert "functional registered to anatomical: 2-D rigid" in dataset.DerivationDescription
+    assert "functional aligned to anatomical by hand: 2-D rigid" in dataset.DerivationDescription
     assert "1 manual nudge(s)" in dataset.DerivationDescription
     # and the exported pixels are those of the registered pair, fused
     pair = pipeline.make_pair(io.load(demo_paths()[0]), io.load(demo_paths()[1]), demo.state.transform)
