@@ -159,8 +159,7 @@ class RegistrationControls(QObject):
     def render_check(self) -> None:
         mode = self.state.check_mode
         panel = self.check_panel
-        if panel.isHidden() == (mode != "off"):
-            self._show_check_panel(mode != "off")
+        self.window.viewer.set_panel_visible(panel, mode != "off")
         if mode == "off":
             return
         panel.title.setText(CHECK_TITLES[mode])
@@ -170,16 +169,6 @@ class RegistrationControls(QObject):
         else:
             panel.set_image(pixels)
         self.checkRendered.emit(mode)
-
-    def _show_check_panel(self, visible: bool) -> None:
-        """Show or hide the check panel, keeping the part of the image that was in view. pyqtgraph re-derives linked
-        views' ranges from their on-screen sizes when a panel appears or goes, which had halved the images."""
-        viewer = self.window.viewer
-        view = viewer.panels["anatomical"].view
-        shown = view.targetRect()   # the range asked for, before the aspect lock widened it to the panel
-        self.check_panel.setVisible(visible)
-        viewer.layout().activate()      # resize the panels now, so the range below is fitted to their new size
-        view.setRange(shown, padding=0)
 
     # --- user -> model ------------------------------------------------------------------------------------------
     def register(self) -> None:

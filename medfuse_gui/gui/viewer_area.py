@@ -112,7 +112,7 @@ class ViewerArea(QWidget):
     def _render_overlay(self) -> None:
         model = self.model
         panel = self.panels["overlay"]
-        panel.setVisible(model.overlay_visible)
+        self.set_panel_visible(panel, model.overlay_visible)
         if not model.overlay_visible:
             return
         blended = render.overlay_plane(model)
@@ -228,6 +228,18 @@ class ViewerArea(QWidget):
             self.hovered.emit(None)
             return
         self.hovered.emit(geometry.view_to_voxel(point[0], point[1], self.model.slice_index))
+
+    def set_panel_visible(self, panel: QWidget, visible: bool) -> None:
+        """Show or hide a panel beside the others, keeping the part of the image that was in view. pyqtgraph
+        re-derives linked views' ranges from their on-screen sizes when a panel appears or goes, which had halved the
+        images (and kept them so when it went)."""
+        if panel.isHidden() != visible:
+            return
+        view = self.panels["anatomical"].view
+        shown = view.targetRect()   # the range asked for, before the aspect lock widened it to the panel
+        panel.setVisible(visible)
+        self.layout().activate()    # resize the panels now, so the range below is fitted to their new size
+        view.setRange(shown, padding=0)
 
     def reset_zoom(self) -> None:
         geometry = self.model.plane_geometry()

@@ -151,3 +151,23 @@ def test_scrolling_back_is_served_from_the_cache(qtbot, volume_window):
     model.set_slice(start)  # back: the cached fused slice is shown at once, before any event is processed
     assert shown == [start] and model.current_fused().params.index == start
     assert "fuse" not in started
+
+
+def test_the_overlay_panel_keeps_the_image_in_view_as_it_comes_and_goes(volume_window):
+    """A fourth panel narrows the others; the columns in view stay (fitted to the narrower panels) instead of
+    pyqtgraph's linked views doubling their range, and the zoom is back where it was once the panel goes."""
+    window, model = volume_window, volume_window.model
+    view = window.panels["anatomical"].view
+
+    def columns_and_scale():
+        (x0, x1), _ = view.viewRange()
+        return (x0, x1), view.width() / (x1 - x0)
+
+    before, scale_before = columns_and_scale()
+    model.set_overlay(visible=True)
+    shown, scale_shown = columns_and_scale()
+    assert shown == pytest.approx(before, abs=0.5) and scale_shown < scale_before
+    assert window.panels["overlay"].view.viewRange()[0] == pytest.approx(before, abs=1.0)
+    model.set_overlay(visible=False)
+    after, scale_after = columns_and_scale()
+    assert after == pytest.approx(before, abs=0.5) and scale_after == pytest.approx(scale_before, rel=1e-3)
