@@ -9,6 +9,8 @@ from scipy import ndimage
 from medfuse_gui import io
 from medfuse_gui.registration import Transform, register
 
+from tests.conftest import harvard_pair
+
 CENTRE = np.array([127.5, 127.5])  # (col, row) of a 256x256 slice
 
 
@@ -84,6 +86,23 @@ def test_two_basins_of_similar_mi_the_better_refined_one_wins(shared):
     result = register(anatomical, moved)
     points = head_points(anatomical)
     assert np.linalg.norm(result.transform_points(points) - truth(points), axis=1).max() < 6.0
+
+
+@pytest.mark.parametrize("shift_px, angle_deg", [((6.0, 0.0), 5.0), ((0.0, -6.0), -5.0)])
+def test_spect_mri_moved_comes_back_within_1px_where_the_atlas_alignment_is_the_mi_optimum(shared, shift_px,
+                                                                                          angle_deg):
+    """Issue 17's 2-D criterion on a pair whose published alignment can serve as the truth. On most Harvard SPECT-MRI
+    slices it cannot: the atlas's own alignment is a median 3.5 px from where registration puts the unmoved SPECT,
+    consistently along a case, and visibly turned on some (docs/registration.md, "The atlas's alignment is not a
+    1-px truth"). Train slice 28011 is one of the 2 of 224 train slices where the unmoved pair stays within 1 px,
+    chosen for that property alone (asserted first); moved, it must come back to the atlas's alignment."""
+    anatomical, functional = (io.load(path) for path in harvard_pair("SPECT-MRI", "28011.png"))
+    points = head_points(anatomical)
+    unmoved = register(anatomical, functional)
+    assert np.linalg.norm(unmoved.transform_points(points) - points, axis=1).max() < 1.0
+    moved, truth = moved_slice(functional, shift_px, angle_deg)
+    result = register(anatomical, moved)
+    assert np.linalg.norm(result.transform_points(points) - truth(points), axis=1).max() < 1.0
 
 
 @pytest.mark.xfail(strict=True, reason="known limit (docs/registration.md): Mattes MI of the MRI against the "
