@@ -67,6 +67,8 @@ def run(args) -> int:
         transform = register(anatomical, functional)
         if not args.quiet:
             print(f"medfuse fuse: {transform.describe()} ({transform.seconds:.1f} s)", file=sys.stderr)
+    if transform is not None and transform.caution:   # a registration's or a transform file's own warning
+        print(f"medfuse fuse: warning: {transform.caution}", file=sys.stderr)
     pair = pipeline.make_pair(anatomical, functional, transform)
     for warning in pair.warnings:
         print(f"medfuse fuse: warning: {warning}", file=sys.stderr)

@@ -48,6 +48,8 @@ def run(args) -> int:
 
         transform = register(anatomical, functional, affine=args.affine, progress=progress, initial=initial)
     written = transform.write(args.output, force=args.force)
+    if transform.caution:
+        print(f"medfuse register: warning: {transform.caution}", file=sys.stderr)
     if not args.quiet:
         print(f"{written}: {transform.describe()} ({transform.seconds:.1f} s)", file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ from ..viewer import check_view
 from ..viewer.alignment import CHECK_MODES
 from ..viewer.registration_service import RegistrationService
 from .actions import ActionSpec, add_actions
+from .status import LEVEL_STYLES
 from .views import ImagePanel
 
 CHECK_LABELS = {"off": "Check: off", "checkerboard": "Check: checkerboard", "edges": "Check: edges"}
@@ -151,7 +152,10 @@ class RegistrationControls(QObject):
         else:
             how = "nudged" if transform.by_hand else "registered"
             shift = float((transform.translation ** 2).sum() ** 0.5)
-            self.alignment_label.setText(f" {how}: {transform.rotation_deg():.1f}°, {shift:.1f} mm ")
+            doubtful = " ⚠" if transform.caution else ""   # short: the reason is in the tooltip and status bar
+            self.alignment_label.setText(f" {how}: {transform.rotation_deg():.1f}°, {shift:.1f} mm{doubtful} ")
+        doubtful = transform is not None and bool(transform.caution)
+        self.alignment_label.setStyleSheet(LEVEL_STYLES["warning"] if doubtful else "")
         self.alignment_label.setToolTip("" if transform is None else transform.describe())
         if self.dialog is not None:
             self.dialog.refresh()

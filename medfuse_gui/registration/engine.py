@@ -21,7 +21,7 @@ import numpy as np
 from ..io.errors import GeometryError, MedFuseError
 from ..io.volume import Volume
 from ..pipeline import Cancelled
-from .images import plane_images, volume_image
+from .images import plane_images, thin_field_caution, volume_image
 from .transform import Transform
 
 ProgressCallback = Callable[[int, int], None]
@@ -153,7 +153,8 @@ def register(anatomical: Volume, functional: Volume, affine: bool = False, progr
         method += ", functional sampled (the smaller field of view)"
     return Transform.from_sitk(result, kind=kind, metric_value=value, iterations=watch.optimiser_iterations,
                                stop_reason=reg.GetOptimizerStopConditionDescription(),
-                               seconds=time.perf_counter() - start, method=method)
+                               seconds=time.perf_counter() - start, method=method,
+                               caution="" if d2 else thin_field_caution(anatomical, functional))
 
 
 # --- stages -----------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..io.volume import Volume
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])  # its own inverse
 TRANSFORM_SUFFIXES = (".tfm", ".txt")
 _RECORD_PREFIX = "# MedFuse "
-_RECORD_KEYS = ("kind", "metric_value", "iterations", "stop_reason", "seconds", "method")
+_RECORD_KEYS = ("kind", "metric_value", "iterations", "stop_reason", "seconds", "method", "caution")
 
 
 def registration_frame(anatomical: Volume | None, dimension: int) -> np.ndarray:
@@ -63,6 +63,7 @@ class Transform:
     seconds: float | None = None
     method: str = ""
     nudges: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    caution: str = ""   # what makes this result doubtful (a thin slab), shown with it and kept in its file
 
     def __post_init__(self) -> None:
         matrix = np.asarray(self.matrix, dtype=float)
@@ -178,7 +179,7 @@ class Transform:
         nudge = {"translation_mm": [float(v) for v in translation], "rotation_deg": [float(v) for v in
                                                                                     np.ravel(rotation_deg)]}
         record = dict(metric_value=self.metric_value, iterations=self.iterations, stop_reason=self.stop_reason,
-                      seconds=self.seconds, method=self.method)
+                      seconds=self.seconds, method=self.method, caution=self.caution)
         out = Transform.from_matrix4(local, self.dimension, center=self.center,
                                      kind=self.kind if self.kind == "affine" else None, **record)
         return replace(out, nudges=self.nudges + (nudge,))
@@ -271,7 +272,7 @@ class Transform:
         return {"matrix": self.matrix.tolist(), "translation": self.translation.tolist(),
                 "center": self.center.tolist(), "kind": self.kind, "metric_value": self.metric_value,
                 "iterations": self.iterations, "stop_reason": self.stop_reason, "seconds": self.seconds,
-                "method": self.method, "nudges": [dict(n) for n in self.nudges]}
+                "method": self.method, "nudges": [dict(n) for n in self.nudges], "caution": self.caution}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Transform":
@@ -280,7 +281,7 @@ class Transform:
                        kind=data.get("kind", "rigid"), metric_value=data.get("metric_value"),
                        iterations=data.get("iterations"), stop_reason=data.get("stop_reason", ""),
                        seconds=data.get("seconds"), method=data.get("method", ""),
-                       nudges=tuple(dict(n) for n in data.get("nudges", ())))
+                       nudges=tuple(dict(n) for n in data.get("nudges", ())), caution=str(data.get("caution", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise MedFuseError(f"the saved registration transform is incomplete or malformed ({exc})") from exc
 
@@ -305,6 +306,8 @@ class Transform:
         parts.append(f"rotation {self.rotation_deg():.1f} deg, shift {shift:.1f} mm at the centre")
         if self.nudges:
             parts.append(f"{len(self.nudges)} manual nudge(s)")
+        if self.caution:
+            parts.append(f"caution: {self.caution}")
         return "; ".join(parts)
 
     def describe_short(self) -> str:
@@ -348,7 +351,7 @@ def _read_record(path: Path) -> dict[str, Any]:
                 record[key] = float(value)
             elif key == "iterations":
                 record[key] = int(value)
-            elif key in ("stop_reason", "method"):  # "kind" is informative: the matrix decides
+            elif key in ("stop_reason", "method", "caution"):  # "kind" is informative: the matrix decides
                 record[key] = value
             elif key == "nudge":
                 match = re.match(r"translation_mm \[(.*)\] rotation_deg \[(.*)\]", value)

@@ -66,8 +66,12 @@ class RegistrationService:
                 return
             self._ready = (transform, pair)
             self.state.set_transform(transform)
-            model.notify(f"Registered in {transform.seconds or 0:.1f} s — {transform.describe()}. Check it "
-                         f"(Registration > Check), nudge or undo.", scope=("pair", model.pair_id))
+            if transform.caution:   # first, where a long status line is not cut off
+                text = f"Registered, with a caution: {transform.caution}. Nudge or undo. ({transform.describe()})"
+            else:
+                text = (f"Registered in {transform.seconds or 0:.1f} s — {transform.describe()}. Check it "
+                        "(Registration > Check), nudge or undo.")
+            model.notify(text, level="warning" if transform.caution else "info", scope=("pair", model.pair_id))
             self.events.registered.emit(transform)
 
         def failed(message):

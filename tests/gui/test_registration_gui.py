@@ -169,3 +169,27 @@ def test_the_check_panel_keeps_the_image_in_view_as_it_comes_and_goes(window, qt
     assert window.viewer.panels["check"].isHidden()
     after, scale_after = x_range_and_pixels_per_unit()
     assert after == pytest.approx(before, abs=0.5) and scale_after == pytest.approx(scale_before, rel=1e-3)
+
+
+def test_a_registration_of_a_thin_slab_is_reported_as_a_warning(window, qtbot):
+    """nibabel's BOLD slab covers 24 mm in 3 slices: the result is applied, and the status bar says, in the warning
+    colour, that it is doubtful (docs/registration.md, "Thin functional slabs")."""
+    import os
+
+    import nibabel
+
+    from medfuse_gui.gui.status import LEVEL_STYLES
+
+    data = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data")
+    open_and_wait(window, qtbot, os.path.join(data, "anatomical.nii"), os.path.join(data, "functional.nii"))
+    controls = window.registration
+    with qtbot.waitSignal(controls.aligned, timeout=TIMEOUT_MS) as aligned:
+        controls.register_action.trigger()
+    assert "covers only 24 mm" in aligned.args[0].caution
+    label = window.status.message_label
+    qtbot.waitUntil(lambda: label.text().startswith("Registered, with a caution: the functional covers only 24 mm"),
+                    timeout=TIMEOUT_MS)
+    assert label.styleSheet() == LEVEL_STYLES["warning"]
+    assert controls.alignment_label.text().strip().endswith("mm ⚠")
+    assert controls.alignment_label.styleSheet() == LEVEL_STYLES["warning"]
+    assert "caution:" in controls.alignment_label.toolTip()

@@ -21,6 +21,9 @@ def test_register_writes_a_transform_and_refuses_overwrite(tmp_path, capsys):
     assert main(["register", "--anat", ANAT, "--func", FUNC, "-o", str(out), "--quiet"]) == 0
     transform = Transform.read(out)
     assert transform.dimension == 3 and transform.iterations > 0 and "Mattes MI" in transform.method
+    # functional.nii is a 3-slice, 24 mm slab: the result is doubtful and says so, even with --quiet
+    assert transform.caution.startswith("the functional covers only 24 mm (3 voxels) along one axis")
+    assert capsys.readouterr().err.strip() == f"medfuse register: warning: {transform.caution}"
     assert main(["register", "--anat", ANAT, "--func", FUNC, "-o", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"medfuse register: cannot write {out}: the file exists (use --force to overwrite)"
@@ -42,13 +45,16 @@ def test_fuse_through_a_transform_says_so_in_the_nifti(tmp_path):
     assert a.shape == b.shape and not np.array_equal(a, b)
 
 
-def test_fuse_register_writes_the_derivation_description(tmp_path):
+def test_fuse_register_writes_the_derivation_description(tmp_path, capsys):
     folder = tmp_path / "dicom"
     assert main(["fuse", "--anat", ANAT, "--func", FUNC, "--method", "average", "-o", str(folder) + "/",
                  "--register", "--quiet"]) == 0
     first = sorted(folder.glob("*.dcm"))[0]
     text = pydicom.dcmread(first).DerivationDescription
     assert "functional registered to anatomical: 3-D rigid" in text and "Mattes MI" in text
+    # the slab's caution is part of the provenance and is printed, even with --quiet
+    assert "caution: the functional covers only 24 mm (3 voxels)" in text
+    assert "medfuse fuse: warning: the functional covers only 24 mm" in capsys.readouterr().err
 
 
 def test_register_and_transform_are_exclusive(capsys):

@@ -36,6 +36,7 @@ def test_demo_pet_moved_data_is_recovered(demo, shift, angle):
     errors = tre(result.world_matrix(), motion, points)
     assert errors.max() < 2.0, (errors.mean(), errors.max(), result.describe())
     assert result.iterations > 0 and result.metric_value < 0 and result.stop_reason
+    assert result.caution == ""  # whole brains: nothing to warn of
 
 
 def test_demo_aligned_pair_stays_within_1mm(demo):
@@ -113,3 +114,4 @@ def test_nibabel_pair_moved_functional_is_improved():
     after = tre(result.world_matrix(), motion, points).mean()
     assert after < 0.5 * before, (before, after)
     assert "functional sampled" in result.method  # the slab is the smaller field of view: it is the one sampled
+    assert "functional covers only 24 mm (3 voxels)" in result.caution and "caution:" in result.describe()

@@ -132,3 +132,17 @@ def test_describe_says_whether_a_registration_ran():
     assert registered_then_nudged.describe().startswith("functional registered to anatomical: 3-D rigid (test)")
     given = Transform.from_dict({**example().to_dict(), "method": "", "metric_value": None})  # a file that does not say
     assert not given.by_hand and "(given transform)" in given.describe()
+
+
+def test_a_caution_travels_with_the_transform(tmp_path):
+    """A doubtful result (a thin slab) says so wherever it goes: file, session, nudges, provenance line."""
+    from dataclasses import replace
+
+    doubtful = replace(example(), caution="the functional covers only 24 mm (3 voxels) along one axis")
+    assert Transform.read(doubtful.write(tmp_path / "c.tfm")).caution == doubtful.caution
+    assert Transform.from_dict(doubtful.to_dict()).caution == doubtful.caution
+    nudged = doubtful.nudged(translation_mm=(1.0, 0.0, 0.0))
+    assert nudged.caution == doubtful.caution
+    assert nudged.describe().endswith("; caution: the functional covers only 24 mm (3 voxels) along one axis")
+    assert "caution" not in example().describe() and Transform.read(example().write(tmp_path / "e.tfm")).caution == ""
+    assert Transform.from_dict({k: v for k, v in example().to_dict().items() if k != "caution"}).caution == ""
