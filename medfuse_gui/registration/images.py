@@ -75,7 +75,7 @@ THIN_FIELD_MM = 60.0  # a slab: less than this along one axis (a brain is ~140 m
 def thin_field_caution(anatomical: Volume, functional: Volume) -> str:
     """A warning when either volume is a slab: rotations out of its plane are then poorly constrained. Measured on
     nibabel's 3-slice, 24 mm BOLD slab: registered after known motions, it ended farther from the truth than it
-    started for 4 of 6 motions (docs/registration.md, "Thin functional slabs")."""
+    started for 3 of 6 motions (docs/registration.md, "Thin functional slabs")."""
     for which, volume in (("functional", functional), ("anatomical", anatomical)):
         spacing = np.sqrt((np.asarray(volume.affine, dtype=float)[:3, :3] ** 2).sum(axis=0))
         extent = np.asarray(volume.grid_shape[::-1], dtype=float) * spacing   # (i, j, k) voxels x mm
