@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # A child that exports a 12-slice volume and stops, after the 5th file of a folder export (or inside the NIfTI
 # write), printing "ready" and waiting on stdin: the parent then sends the signal at that exact moment.
 CHILD = r"""
-import sys, numpy as np
+import signal, sys, numpy as np
+# A parent started in the background (nohup, &) hands SIGINT down ignored, and Python keeps that: restore Ctrl+C.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 fmt, target = sys.argv[1], sys.argv[2]
 
