@@ -8,23 +8,20 @@ Run: python docs/analysis/nibabel_slab_limit.py   (about 20 s)
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-import nibabel
 import numpy as np
 import SimpleITK as sitk
 
-from medfuse_gui import io
 from medfuse_gui.io.geometry import functional_placement
 from medfuse_gui.registration import Transform, register
 from medfuse_gui.registration.engine import _thicken
 from medfuse_gui.registration.images import volume_image
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the tests' motion helpers, as the test uses them
-from tests.registration.helpers import move_data, rigid_motion, tre, world_points  # noqa: E402
 
-DATA = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the tests' motion helpers, as the test uses them
+from tests.registration.helpers import move_data, nibabel_slab_case, tre  # noqa: E402
+
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -50,12 +47,7 @@ def from_the_truth(slab, moved, motion, metric: str) -> Transform:
 
 
 def main() -> None:
-    anatomical = io.load(os.path.join(DATA, "anatomical.nii"))
-    slab = io.load(os.path.join(DATA, "functional.nii"))
-    centre = (slab.affine @ np.r_[(np.array(slab.grid_shape[::-1]) - 1) / 2.0, 1.0])[:3]
-    motion = rigid_motion(10.0, 8.0, centre)
-    on_grid = io.align(slab, anatomical).volume.pixels
-    points = world_points(anatomical, on_grid > np.percentile(on_grid[on_grid > 0], 30))
+    anatomical, slab, motion, points = nibabel_slab_case()
     moved = move_data(slab, motion)
 
     def report(label: str, transform: Transform) -> None:

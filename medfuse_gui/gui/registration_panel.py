@@ -147,14 +147,14 @@ class RegistrationControls(QObject):
         self.check_combo.setCurrentIndex(CHECK_MODES.index(self.state.check_mode))
         self.check_combo.blockSignals(False)
         transform = self.state.transform
+        doubtful = transform is not None and bool(transform.caution)   # the reason: tooltip and status bar
         if transform is None:
             self.alignment_label.setText(" world alignment ")
         else:
             how = "nudged" if transform.by_hand else "registered"
             shift = float((transform.translation ** 2).sum() ** 0.5)
-            doubtful = " ⚠" if transform.caution else ""   # short: the reason is in the tooltip and status bar
-            self.alignment_label.setText(f" {how}: {transform.rotation_deg():.1f}°, {shift:.1f} mm{doubtful} ")
-        doubtful = transform is not None and bool(transform.caution)
+            mark = " ⚠" if doubtful else ""
+            self.alignment_label.setText(f" {how}: {transform.rotation_deg():.1f}°, {shift:.1f} mm{mark} ")
         self.alignment_label.setStyleSheet(LEVEL_STYLES["warning"] if doubtful else "")
         self.alignment_label.setToolTip("" if transform is None else transform.describe())
         if self.dialog is not None:

@@ -84,4 +84,3 @@ def thin_field_caution(anatomical: Volume, functional: Volume) -> str:
             return (f"the {which} covers only {extent[axis]:.0f} mm ({volume.grid_shape[::-1][axis]} voxels) along "
                     "one axis: rotations out of that plane are poorly constrained; check the result")
     return ""
-

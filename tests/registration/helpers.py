@@ -35,3 +35,21 @@ def world_points(volume: Volume, mask: np.ndarray, count: int = 2000) -> np.ndar
 
 def tre(estimated_world: np.ndarray, true_world: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.linalg.norm((estimated_world @ points - true_world @ points)[:3], axis=0)
+
+
+def nibabel_slab_case() -> tuple[Volume, Volume, np.ndarray, np.ndarray]:
+    """Issue 17's nibabel case: (anatomical.nii, functional.nii, the 10 mm / 8 deg motion about the slab's centre,
+    TRE points where the slab has content on the anatomical grid)."""
+    import os
+
+    import nibabel
+
+    from medfuse_gui import io
+
+    data = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data")
+    anatomical = io.load(os.path.join(data, "anatomical.nii"))
+    slab = io.load(os.path.join(data, "functional.nii"))
+    centre = (slab.affine @ np.r_[(np.array(slab.grid_shape[::-1]) - 1) / 2.0, 1.0])[:3]
+    on_grid = io.align(slab, anatomical).volume.pixels
+    points = world_points(anatomical, on_grid > np.percentile(on_grid[on_grid > 0], 30))
+    return anatomical, slab, rigid_motion(10.0, 8.0, centre), points
